@@ -1,0 +1,28 @@
+package dev.switchboard.contracts.registry;
+
+/**
+ * Paths of registry-service's internal API, called by the other services with the service token
+ * ({@code Authorization: Bearer <SWITCHBOARD_SERVICE_TOKEN>}).
+ *
+ * <ul>
+ * <li>{@code POST /internal/v1/keys/resolve} {@link KeyResolveRequest} → {@link KeyPrincipal};
+ * 401 {@code unauthenticated} for an unknown or revoked key.</li>
+ * <li>{@code GET /internal/v1/tenants/{tenant}/topics/resolve?name=…} → {@link ResolvedTopic};
+ * 404 {@code topic_not_found}.</li>
+ * <li>{@code GET /internal/v1/tenants/{tenant}/client-secrets} → {@link ClientSecrets}.</li>
+ * <li>{@code GET /internal/v1/tenants/{tenant}/quotas} → {@link TenantQuotas}.</li>
+ * <li>{@code GET /internal/v1/changes?after={id}} → NDJSON stream of {@link RegistryChange},
+ * replayed from {@code after} then live, a heartbeat line every few seconds.</li>
+ * </ul>
+ */
+public final class InternalApi {
+    public static final String BASE = "/internal/v1";
+    public static final String RESOLVE_KEY = BASE + "/keys/resolve";
+    public static final String RESOLVE_TOPIC = BASE + "/tenants/{tenant}/topics/resolve";
+    public static final String CLIENT_SECRETS = BASE + "/tenants/{tenant}/client-secrets";
+    public static final String QUOTAS = BASE + "/tenants/{tenant}/quotas";
+    public static final String CHANGES = BASE + "/changes";
+
+    private InternalApi() {
+    }
+}
