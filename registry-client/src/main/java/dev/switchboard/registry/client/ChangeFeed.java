@@ -140,6 +140,9 @@ final class ChangeFeed {
         boolean wasOpen = open;
         open = false;
         String reason = reason(error);
+        String detail = error instanceof TimeoutException
+                ? "no line for " + properties.feedLivenessTimeout()
+                : error.getMessage();
         Counter.builder(DISCONNECTS_METRIC)
                 .description("Registry change feed streams that broke, went silent, ended or could not be opened")
                 .tag("reason", reason)
@@ -147,9 +150,9 @@ final class ChangeFeed {
                 .increment();
         if (wasOpen || !lost) {
             log.warn("registry change feed lost ({}: {}); cache entries live at most {} until it is back",
-                    reason, error.getMessage(), properties.degradedMaxAge());
+                    reason, detail, properties.degradedMaxAge());
         } else {
-            log.debug("registry change feed still down ({}: {})", reason, error.getMessage());
+            log.debug("registry change feed still down ({}: {})", reason, detail);
         }
         lost = true;
     }

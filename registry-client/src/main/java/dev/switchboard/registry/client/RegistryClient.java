@@ -12,9 +12,10 @@ import reactor.core.publisher.Mono;
  * What the other services ask registry-service. Every failure is a
  * {@link dev.switchboard.platform.problem.SwitchboardException} carrying a code of the catalog:
  * {@code UNAUTHENTICATED} for an unknown or revoked API key, {@code TOPIC_NOT_FOUND} when no topic
- * or pattern matches, {@code NOT_FOUND} for an unknown tenant, {@code UNAVAILABLE} when the
- * registry cannot be reached in time or fails. Answers may come from a cache, but a change in the
- * registry is seen within one second.
+ * or pattern matches, {@code NOT_FOUND} for an unknown tenant, {@code INVALID_REQUEST} for a name
+ * the registry rejects, {@code UNAVAILABLE} when the registry cannot be reached in time, fails, or
+ * rejects this service's token. Answers may come from a cache, but a change in the registry is seen
+ * within one second.
  */
 public interface RegistryClient {
 
@@ -32,11 +33,15 @@ public interface RegistryClient {
 
     /**
      * A hot view of the registry's change feed, shared by all subscribers, for callers that keep
-     * state of their own (the gateway closing the sockets of a deleted tenant). Heartbeats are not
-     * passed on. A change of kind {@code TENANT} with tenant {@link CachingRegistryClient#RESET_TENANT}
-     * means "anything may have changed": drop everything derived from the registry. Each subscriber
-     * has a bounded buffer; one that falls too far behind gets an error and should resubscribe after
-     * dropping its state. Completes when the client is closed.
+     * state of their own (the gateway closing the sockets of a deleted tenant). Each change is
+     * passed on after this client's own cache has dropped what it affects, so a lookup made in
+     * reaction sees the new state. Heartbeats are not passed on. A {@code TENANT} change means the
+     * tenant changed in any way (look it up again to tell a deletion); one with tenant
+     * {@link CachingRegistryClient#RESET_TENANT} means "anything may have changed": drop everything
+     * derived from the registry. One is emitted whenever the feed (re)opens, since changes may have
+     * been missed in between. Each subscriber has a bounded buffer; one that falls too far behind
+     * gets an error and should drop its state and resubscribe. Signals arrive on the feed's I/O
+     * thread: {@code publishOn} before slow work. Completes when the client is closed.
      */
     Flux<RegistryChange> changes();
 }
