@@ -66,8 +66,9 @@ public enum ErrorCode {
         return URI.create(TYPE_PREFIX + code);
     }
 
+    /** The code with this wire name; empty for an unknown name or null. */
     public static Optional<ErrorCode> fromCode(String code) {
-        return Optional.ofNullable(BY_CODE.get(code));
+        return code == null ? Optional.empty() : Optional.ofNullable(BY_CODE.get(code));
     }
 
     @JsonCreator

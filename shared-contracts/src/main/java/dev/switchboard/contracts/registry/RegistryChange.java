@@ -1,6 +1,7 @@
 package dev.switchboard.contracts.registry;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonValue;
 
 import java.time.Instant;
@@ -12,7 +13,8 @@ import java.util.Locale;
  * pattern) or is null when the whole tenant changed. A {@link Kind#HEARTBEAT} line carries the
  * latest id and keeps idle connections honest.
  */
-public record RegistryChange(long id, Kind kind, String tenant, String ref, Instant at) {
+public record RegistryChange(long id, Kind kind, String tenant, String ref,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Instant at) {
 
     public enum Kind {
         TENANT, KEY, TOPIC, QUOTAS, CLIENT_SECRET, HEARTBEAT;

@@ -1,16 +1,20 @@
 package dev.switchboard.contracts.registry;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
+
 import java.time.Duration;
 
 /**
  * Every setting of a declared topic or pattern, defaults filled in. Durations travel as ISO-8601
- * strings ({@code P7D}); {@code defaultTtl} may be null (no expiry unless the producer sets one).
+ * strings: {@code P7D} reads, {@link Duration#toString()} writes ({@code PT168H}); the shape is
+ * pinned here so that a mapper configured to write durations as numbers cannot change the wire.
+ * {@code defaultTtl} may be null (no expiry unless the producer sets one).
  */
 public record TopicSettings(
         int partitions,
-        Duration retention,
-        Duration dedupWindow,
-        Duration defaultTtl,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Duration retention,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Duration dedupWindow,
+        @JsonFormat(shape = JsonFormat.Shape.STRING) Duration defaultTtl,
         int maxPayloadBytes,
         SchemaVersions schemaVersions,
         long maxLag,
