@@ -34,7 +34,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"spring.config.name=" + DeliveryApplication.CONFIG_NAME,
-                "switchboard.delivery.service-token=test-service-token"})
+                "switchboard.delivery.service-token=test-service-token",
+                "switchboard.registry-client.service-token=test-service-token"})
 @AutoConfigureWebTestClient
 @Import(DeliveryTestConfiguration.class)
 class PublishIntegrationTests {

@@ -34,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"spring.config.name=" + DeliveryApplication.CONFIG_NAME,
                 "switchboard.delivery.service-token=test-service-token",
+                "switchboard.registry-client.service-token=test-service-token",
                 "switchboard.delivery.page-size=50",
                 "switchboard.delivery.retention-interval=PT1H"})
 @Import(DeliveryTestConfiguration.class)
@@ -129,7 +130,7 @@ class StreamIntegrationTests {
                 "--spring.flyway.password=" + TestDatabase.get().uri().password(),
                 "--spring.flyway.schemas=delivery",
                 "--spring.flyway.default-schema=delivery",
-                "--switchboard.registry-client.base-url=",
+                "--switchboard.registry-client.service-token=test-service-token",
                 "--spring.main.sources=" + DeliveryTestConfiguration.class.getName());
         second.getBean(InMemoryRegistry.class).declare("acme", "shared", registryCopy("shared"));
         int secondPort = Integer.parseInt(second.getEnvironment().getProperty("local.server.port"));

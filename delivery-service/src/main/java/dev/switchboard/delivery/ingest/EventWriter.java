@@ -11,7 +11,6 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -284,10 +283,7 @@ public class EventWriter {
     }
 
     private String render(PendingEvent e, long seq) {
-        ObjectNode node = e.envelope().deepCopy();
-        node.put("seq", seq);
-        node.put("partition", e.partition());
-        return json.writeValueAsString(node);
+        return json.writeValueAsString(e.envelope().toBuilder().seq(seq).partition(e.partition()).build());
     }
 
     /** A duplicate committed by a racing transaction between our look-up and our insert. */

@@ -1,6 +1,6 @@
 package dev.switchboard.delivery.ingest;
 
-import tools.jackson.databind.node.ObjectNode;
+import dev.switchboard.contracts.envelope.Event;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -18,7 +18,7 @@ record PendingEvent(
         Instant acceptedAt,
         Instant expiresAt,
         Duration dedupWindow,
-        ObjectNode envelope) {
+        Event envelope) {
 
     /** The key events are deduplicated on. */
     DedupKey dedupKey() {

@@ -10,7 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.springframework.stereotype.Service;
 import reactor.core.publisher.Mono;
-import tools.jackson.databind.node.ObjectNode;
+import dev.switchboard.contracts.envelope.Event;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,7 +41,7 @@ public class PublishService {
     }
 
     /** {@code batch}: whether the request was a batch (index prefixes in messages). */
-    public Mono<List<PublishResult>> publish(String tenant, String topic, List<ObjectNode> sent, boolean batch) {
+    public Mono<List<PublishResult>> publish(String tenant, String topic, List<Event> sent, boolean batch) {
         long started = System.nanoTime();
         if (!TopicNames.isValidTenantId(tenant)) {
             return Mono.error(SwitchboardException.invalid("Invalid tenant id."));

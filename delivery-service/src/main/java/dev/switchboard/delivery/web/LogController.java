@@ -2,9 +2,10 @@ package dev.switchboard.delivery.web;
 
 import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.contracts.registry.ResolvedTopic;
+import dev.switchboard.contracts.stream.ResumePoints;
+import dev.switchboard.contracts.stream.StreamLine;
 import dev.switchboard.delivery.log.EventReader;
 import dev.switchboard.delivery.log.LogItem;
-import dev.switchboard.delivery.log.Positions;
 import dev.switchboard.delivery.stream.LogStreams;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registry.client.RegistryClient;
@@ -28,11 +29,9 @@ import java.util.TreeMap;
 /**
  * Reads of the log for the gateway: a bounded history page, and a live NDJSON stream.
  *
- * <p>Stream lines: first {@code {"position":{"0":h,…}}} (where the stream starts in every
- * partition), then {@code {"partition":p,"seq":s,"event":{…}}} per event, {@code
- * {"partition":p,"gap":{"from":a,"to":b}}} when retention already removed what follows the resume
- * point, and {@code {"heartbeat":true}} every 15 s so callers can tell a quiet topic from
- * a dead connection.
+ * <p>Stream lines are {@link StreamLine}s: first the position the stream starts from in every
+ * partition, then events, gaps where retention already removed what follows the resume point,
+ * and a heartbeat every 15 s so callers can tell a quiet topic from a dead connection.
  */
 @RestController
 @RequestMapping("/internal/v1/tenants/{tenant}/topics/{topic}")
@@ -82,9 +81,9 @@ class LogController {
                 .flatMap(start -> {
                     response.getHeaders().setContentType(NDJSON);
                     Flux<String> lines = Flux.concat(
-                            Mono.just(positionLine(start)),
-                            Flux.merge(streams.topic(tenant, topic, start).map(LogController::line),
-                                    Flux.interval(HEARTBEAT, HEARTBEAT).onBackpressureDrop().map(t -> "{\"heartbeat\":true}")));
+                            Mono.just(new StreamLine.Position(start).format()),
+                            Flux.merge(streams.topic(tenant, topic, start).map(item -> line(item).format()),
+                                    Flux.interval(HEARTBEAT, HEARTBEAT).onBackpressureDrop().map(t -> StreamLine.Heartbeat.INSTANCE.format())));
                     return response.writeAndFlushWith(lines.map(line -> Mono.just(buffer(response, line))));
                 });
     }
@@ -102,7 +101,13 @@ class LogController {
     /** No resume point: from the current heads (new events only). */
     private Mono<Map<Integer, Long>> startPositions(String tenant, String topic, int partitions, String after) {
         if (after != null && !after.isBlank()) {
-            return Mono.fromCallable(() -> Positions.parse(after, partitions));
+            return Mono.fromCallable(() -> {
+                try {
+                    return ResumePoints.parse(after, partitions);
+                } catch (IllegalArgumentException e) {
+                    throw SwitchboardException.invalid(e.getMessage());
+                }
+            });
         }
         return reader.heads(tenant, topic)
                 .collectMap(EventReader.PartitionHead::partition, EventReader.PartitionHead::head)
@@ -138,25 +143,12 @@ class LogController {
         return sb.append('}').toString();
     }
 
-    private static String positionLine(Map<Integer, Long> start) {
-        StringBuilder sb = new StringBuilder("{\"position\":{");
-        boolean first = true;
-        for (Map.Entry<Integer, Long> e : start.entrySet()) {
-            if (!first) {
-                sb.append(',');
-            }
-            sb.append('"').append(e.getKey()).append("\":").append(e.getValue());
-            first = false;
-        }
-        return sb.append("}}").toString();
-    }
-
-    private static String line(LogItem item) {
+    private static StreamLine line(LogItem item) {
         if (item instanceof LogItem.Event e) {
-            return "{\"partition\":" + e.partition() + ",\"seq\":" + e.seq() + ",\"event\":" + e.envelope() + "}";
+            return new StreamLine.EventLine(e.partition(), e.seq(), e.envelope());
         }
         LogItem.Gap g = (LogItem.Gap) item;
-        return "{\"partition\":" + g.partition() + ",\"gap\":{\"from\":" + g.from() + ",\"to\":" + g.to() + "}}";
+        return new StreamLine.Gap(g.partition(), g.from(), g.to());
     }
 
     private static DataBuffer buffer(ServerHttpResponse response, String line) {

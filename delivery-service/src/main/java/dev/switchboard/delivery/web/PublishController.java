@@ -1,5 +1,8 @@
 package dev.switchboard.delivery.web;
 
+import dev.switchboard.contracts.envelope.BinaryMode;
+import dev.switchboard.contracts.envelope.Event;
+import dev.switchboard.contracts.envelope.RawJson;
 import dev.switchboard.contracts.errors.Headers;
 import dev.switchboard.delivery.ingest.PublishResult;
 import dev.switchboard.delivery.ingest.PublishService;
@@ -16,14 +19,14 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.JsonNode;
+import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.DatabindException;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,6 +44,11 @@ class PublishController {
 
     private static final MediaType CLOUDEVENT = MediaType.parseMediaType(Headers.CLOUDEVENTS_JSON);
     private static final MediaType BATCH = MediaType.parseMediaType(Headers.CLOUDEVENTS_BATCH_JSON);
+
+    private static final TypeReference<Event> EVENT_TYPE = new TypeReference<>() {
+    };
+    private static final TypeReference<List<Event>> BATCH_TYPE = new TypeReference<>() {
+    };
 
     private final PublishService publisher;
     private final JsonMapper json;
@@ -65,24 +73,21 @@ class PublishController {
                         + "application/cloudevents-batch+json, application/json, or binary mode with ce-* headers.");
             }
             if (BATCH.equalsTypeAndSubtype(type)) {
-                return batch(tenant, topic, parseArray(bytes));
+                return batch(tenant, topic, read(bytes, BATCH_TYPE, "The body must be a JSON array of CloudEvents"));
             }
-            if (CLOUDEVENT.equalsTypeAndSubtype(type) || MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type)) {
-                JsonNode node = parse(bytes);
-                if (node.isArray() && MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type)) {
-                    return batch(tenant, topic, parseArray(bytes));
+            boolean plainJson = MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type);
+            if (CLOUDEVENT.equalsTypeAndSubtype(type) || plainJson) {
+                if (plainJson && firstToken(bytes) == '[') {
+                    return batch(tenant, topic, read(bytes, BATCH_TYPE, "The body must be a JSON array of CloudEvents"));
                 }
-                if (!node.isObject()) {
-                    throw SwitchboardException.invalid("The body must be one CloudEvent (a JSON object).");
-                }
-                return single(tenant, topic, (ObjectNode) node);
+                return single(tenant, topic, read(bytes, EVENT_TYPE, "The body must be one CloudEvent (a JSON object)"));
             }
             throw SwitchboardException.invalid("Unsupported Content-Type " + type + ": use application/cloudevents+json, "
                     + "application/cloudevents-batch+json, application/json, or binary mode with ce-* headers.");
         });
     }
 
-    private Mono<ResponseEntity<String>> single(String tenant, String topic, ObjectNode event) {
+    private Mono<ResponseEntity<String>> single(String tenant, String topic, Event event) {
         return publisher.publish(tenant, topic, List.of(event), false).map(results -> {
             PublishResult r = results.get(0);
             return ResponseEntity.status(r.duplicate() ? HttpStatus.OK : HttpStatus.CREATED)
@@ -91,7 +96,7 @@ class PublishController {
         });
     }
 
-    private Mono<ResponseEntity<String>> batch(String tenant, String topic, List<ObjectNode> events) {
+    private Mono<ResponseEntity<String>> batch(String tenant, String topic, List<Event> events) {
         return publisher.publish(tenant, topic, events, true).map(results -> {
             StringBuilder sb = new StringBuilder("{\"results\":[");
             for (int i = 0; i < results.size(); i++) {
@@ -108,63 +113,78 @@ class PublishController {
         return json.writeValueAsString(Map.of("id", r.id(), "seq", r.seq(), "partition", r.partition(), "duplicate", r.duplicate()));
     }
 
-    private JsonNode parse(byte[] bytes) {
+    private <T> T read(byte[] bytes, TypeReference<T> type, String expectation) {
         if (bytes.length == 0) {
             throw SwitchboardException.invalid("The body is empty.");
         }
         try {
-            return json.readTree(bytes);
-        } catch (JacksonException e) {
+            T value = json.readValue(bytes, type);
+            if (value == null) {
+                throw SwitchboardException.invalid(expectation + ".");
+            }
+            return value;
+        } catch (StreamReadException e) {
             throw SwitchboardException.invalid("The body is not valid JSON.");
+        } catch (DatabindException e) {
+            throw SwitchboardException.invalid(expectation + "; the value at " + where(e) + " is not valid.");
+        } catch (JacksonException e) {
+            throw SwitchboardException.invalid(expectation + ".");
         }
     }
 
-    private List<ObjectNode> parseArray(byte[] bytes) {
-        JsonNode node = parse(bytes);
-        if (!node.isArray()) {
-            throw SwitchboardException.invalid("A batch is a JSON array of CloudEvents.");
-        }
-        List<ObjectNode> events = new ArrayList<>(node.size());
-        for (int i = 0; i < node.size(); i++) {
-            if (!node.get(i).isObject()) {
-                throw SwitchboardException.invalid("events[" + i + "] is not a JSON object.");
+    /** A JSON path such as {@code events[2].ttl}, from Jackson's location, without its internal wording. */
+    private static String where(DatabindException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JacksonException.Reference ref : e.getPath()) {
+            if (ref.getIndex() >= 0) {
+                sb.append(sb.isEmpty() ? "events" : "").append('[').append(ref.getIndex()).append(']');
+            } else if (ref.getPropertyName() != null) {
+                sb.append(sb.isEmpty() ? "" : ".").append(ref.getPropertyName());
             }
-            events.add((ObjectNode) node.get(i));
         }
-        return events;
+        return sb.isEmpty() ? "the top level" : sb.toString();
+    }
+
+    private static int firstToken(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                return b;
+            }
+        }
+        return -1;
     }
 
     /** CloudEvents HTTP binary mode: attributes in {@code ce-*} headers (percent-encoded), the data as the body. */
-    private ObjectNode binary(HttpHeaders headers, MediaType type, byte[] body) {
-        ObjectNode event = json.createObjectNode();
+    private static Event binary(HttpHeaders headers, MediaType type, byte[] body) {
+        Map<String, String> single = new LinkedHashMap<>();
         for (Map.Entry<String, List<String>> header : headers.headerSet()) {
-            String name = header.getKey().toLowerCase(Locale.ROOT);
-            if (name.startsWith(Headers.CE_PREFIX) && name.length() > Headers.CE_PREFIX.length()) {
-                String attribute = name.substring(Headers.CE_PREFIX.length());
-                String value = URLDecoder.decode(header.getValue().get(0).replace("+", "%2B"), StandardCharsets.UTF_8);
-                if (attribute.equals("ttl") || attribute.equals("schemaversion")) {
-                    try {
-                        event.put(attribute, Long.parseLong(value));
-                    } catch (NumberFormatException e) {
-                        throw SwitchboardException.invalid("ce-" + attribute + " must be an integer.");
-                    }
-                } else {
-                    event.put(attribute, value);
-                }
+            if (header.getValue().size() > 1 && header.getKey().toLowerCase(Locale.ROOT).startsWith(BinaryMode.PREFIX)) {
+                throw SwitchboardException.invalid("Header " + header.getKey() + " is sent more than once.");
             }
+            single.put(header.getKey(), header.getValue().get(0));
+        }
+        Event.Builder event;
+        try {
+            event = BinaryMode.read(single);
+        } catch (IllegalArgumentException e) {
+            throw SwitchboardException.invalid(e.getMessage());
         }
         if (type != null) {
-            event.put("datacontenttype", type.toString());
+            event.dataContentType(type.toString());
         }
         if (body.length > 0) {
             if (type != null && (MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type) || type.getSubtype().endsWith("+json"))) {
-                event.set("data", parse(body));
+                try {
+                    event.data(RawJson.parse(body));
+                } catch (IllegalArgumentException e) {
+                    throw SwitchboardException.invalid("The body is not valid JSON, as its Content-Type says it is.");
+                }
             } else if (type != null && type.getType().equals("text")) {
-                event.put("data", new String(body, type.getCharset() == null ? StandardCharsets.UTF_8 : type.getCharset()));
+                event.data(RawJson.ofString(new String(body, type.getCharset() == null ? StandardCharsets.UTF_8 : type.getCharset())));
             } else {
-                event.put("data_base64", Base64.getEncoder().encodeToString(body));
+                event.dataBase64(Base64.getEncoder().encodeToString(body));
             }
         }
-        return event;
+        return event.build();
     }
 }
