@@ -169,12 +169,13 @@ class StreamIntegrationTests {
 
     @Test
     void retentionRemovesOldEventsAndReadersAreToldTheirResumePointIsGone() {
-        declare("retained", Duration.ofSeconds(1), null);
+        declare("retained", Duration.ofSeconds(4), null);
         WebClient client = client(port);
         for (int i = 0; i < 120; i++) {
             publish(client, "retained", "{\"type\":\"old\",\"data\":" + i + "}").block(Duration.ofSeconds(10));
         }
-        Mono.delay(Duration.ofMillis(1200)).block();
+        // The old events pass their 4 s retention; the new one stays well inside it while the sweep runs.
+        Mono.delay(Duration.ofMillis(4200)).block();
         publish(client, "retained", "{\"type\":\"new\",\"data\":1}").block(Duration.ofSeconds(10));
         StepVerifier.create(retention.sweep()).assertNext(n -> assertThat(n).isGreaterThanOrEqualTo(120)).verifyComplete();
 
