@@ -1,0 +1,25 @@
+package dev.switchboard.standalone;
+
+import dev.switchboard.registry.RegistryApplication;
+
+import java.util.List;
+
+/**
+ * Every service the standalone launcher runs, in start order; they stop in reverse order.
+ * The registry starts first because the others authenticate keys and look topics up through it.
+ * <p>
+ * Adding a service: its dependency in {@code standalone/pom.xml} and one line here, e.g.
+ * {@code new ServiceDescriptor("delivery-service", "DELIVERY_PORT", 8082, "delivery", DeliveryApplication::application)}.
+ * {@code ServiceCoverageTests} fails while a service module with code is missing from this list.
+ */
+final class Services {
+
+    static final List<ServiceDescriptor> ALL = List.of(
+            new ServiceDescriptor("registry-service", "REGISTRY_PORT", 8081, "registry", RegistryApplication::application));
+
+    /** The registry's name: every other service is pointed at it. */
+    static final String REGISTRY = "registry-service";
+
+    private Services() {
+    }
+}
