@@ -116,7 +116,7 @@ public abstract class RegistryIntegrationTest {
 
     /** Asserts a problem+json answer with the given status and code. */
     protected static void assertProblem(WebTestClient.ResponseSpec response, HttpStatus status, String code) {
-        response.expectStatus().isEqualTo(status)
+        response.expectStatus().isEqualTo(status.value())
                 .expectHeader().contentTypeCompatibleWith(MediaType.parseMediaType("application/problem+json"))
                 .expectBody()
                 .jsonPath("$.status").isEqualTo(status.value())

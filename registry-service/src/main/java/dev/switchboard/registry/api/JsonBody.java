@@ -46,8 +46,8 @@ public final class JsonBody {
         unknown.removeAll(allowed);
         if (!unknown.isEmpty()) {
             throw SwitchboardException.invalid("Unknown field" + (unknown.size() > 1 ? "s " : " ")
-                    + unknown.stream().map(n -> "'" + prefix + n + "'").toList()
-                    + "; expected " + allowed.stream().map(n -> prefix + n).toList() + ".");
+                    + String.join(", ", unknown.stream().map(n -> "'" + prefix + n + "'").toList())
+                    + "; expected " + String.join(", ", allowed.stream().map(n -> prefix + n).toList()) + ".");
         }
         return this;
     }
