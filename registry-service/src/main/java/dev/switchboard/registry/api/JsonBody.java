@@ -2,6 +2,8 @@ package dev.switchboard.registry.api;
 
 import dev.switchboard.platform.problem.SwitchboardException;
 
+import reactor.core.publisher.Mono;
+
 import java.math.BigInteger;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -29,6 +31,12 @@ public final class JsonBody {
     private JsonBody(String prefix, Map<String, Object> values) {
         this.prefix = prefix;
         this.values = values;
+    }
+
+    /** The body of a request that must have one: 400 when it is empty. */
+    public static Mono<JsonBody> read(Mono<Map<String, Object>> body) {
+        return body.map(JsonBody::of)
+                .switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A JSON object body is required.")));
     }
 
     /** @throws SwitchboardException (400) when the body is missing */

@@ -1,6 +1,5 @@
 package dev.switchboard.registry.key;
 
-import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registry.api.AdminMetrics;
 import dev.switchboard.registry.api.JsonBody;
 import dev.switchboard.registry.api.Page;
@@ -54,8 +53,8 @@ class KeyController {
                                      schema = @Schema(implementation = CreateRequest.class)))
                              @RequestBody(required = false) Mono<Map<String, Object>> body) {
         return metrics.count("key", "create", access.tenantAdmin(tenant)
-                .then(body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A JSON object body is required."))))
-                .flatMap(values -> keys.create(tenant, JsonBody.of(values))));
+                .then(JsonBody.read(body))
+                .flatMap(request -> keys.create(tenant, request)));
     }
 
     @GetMapping

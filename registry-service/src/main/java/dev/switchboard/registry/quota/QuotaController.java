@@ -1,7 +1,6 @@
 package dev.switchboard.registry.quota;
 
 import dev.switchboard.contracts.registry.TenantQuotas;
-import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registry.api.AdminMetrics;
 import dev.switchboard.registry.api.JsonBody;
 import dev.switchboard.registry.security.TenantAccess;
@@ -48,8 +47,8 @@ class QuotaController {
                                    schema = @Schema(implementation = TenantQuotas.class)))
                            @RequestBody(required = false) Mono<Map<String, Object>> body) {
         return metrics.count("quotas", "replace", access.platformOn(tenant)
-                .then(body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A JSON object body is required."))))
-                .map(values -> QuotaRules.merge(JsonBody.of(values), TenantQuotas.DEFAULT))
+                .then(JsonBody.read(body))
+                .map(request -> QuotaRules.merge(request, TenantQuotas.DEFAULT))
                 .flatMap(replacement -> quotas.replace(tenant, replacement)));
     }
 }

@@ -54,14 +54,4 @@ final class CallerAuthentication extends AbstractAuthenticationToken {
     public Object getPrincipal() {
         return caller;
     }
-
-    @Override
-    public boolean equals(Object o) {
-        return super.equals(o);
-    }
-
-    @Override
-    public int hashCode() {
-        return super.hashCode();
-    }
 }

@@ -1,6 +1,5 @@
 package dev.switchboard.registry.tenant;
 
-import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registry.api.AdminMetrics;
 import dev.switchboard.registry.api.JsonBody;
 import dev.switchboard.registry.api.Page;
@@ -49,8 +48,8 @@ class TenantController {
                                         schema = @Schema(implementation = TenantRequests.Create.class)))
                                 @RequestBody(required = false) Mono<Map<String, Object>> body) {
         return metrics.count("tenant", "create", access.platform()
-                .then(required(body))
-                .flatMap(values -> tenants.create(JsonBody.of(values))));
+                .then(JsonBody.read(body))
+                .flatMap(tenants::create));
     }
 
     @GetMapping
@@ -74,8 +73,8 @@ class TenantController {
                                        @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = TenantRequests.Patch.class))})
                                @RequestBody(required = false) Mono<Map<String, Object>> body) {
         return metrics.count("tenant", "update", access.platformOn(tenant)
-                .then(required(body))
-                .flatMap(values -> tenants.patch(tenant, JsonBody.of(values))));
+                .then(JsonBody.read(body))
+                .flatMap(patch -> tenants.patch(tenant, patch)));
     }
 
     @DeleteMapping("/{tenant}")
@@ -89,9 +88,5 @@ class TenantController {
     @Operation(summary = "Rotate the client secret; the previous one verifies until previousValidUntil")
     Mono<ClientSecretResponse> rotateClientSecret(@PathVariable String tenant) {
         return metrics.count("client_secret", "rotate", access.tenantAdmin(tenant).then(tenants.rotateClientSecret(tenant)));
-    }
-
-    static Mono<Map<String, Object>> required(Mono<Map<String, Object>> body) {
-        return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A JSON object body is required.")));
     }
 }

@@ -1,6 +1,5 @@
 package dev.switchboard.registry.topic;
 
-import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registry.api.AdminMetrics;
 import dev.switchboard.registry.api.JsonBody;
 import dev.switchboard.registry.api.Page;
@@ -68,9 +67,8 @@ class TopicController {
                                                     schema = @Schema(implementation = TopicRequest.class)))
                                             @RequestBody(required = false) Mono<Map<String, Object>> body) {
         return metrics.count("topic", "put", access.tenantAdmin(tenant)
-                .then(body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid(
-                        "A JSON object body is required; send {} for all defaults."))))
-                .flatMap(values -> topics.put(tenant, name, JsonBody.of(values)))
+                .then(JsonBody.read(body))
+                .flatMap(declaration -> topics.put(tenant, name, declaration))
                 .map(put -> ResponseEntity.status(put.created() ? HttpStatus.CREATED : HttpStatus.OK).body(put.topic())));
     }
 

@@ -55,5 +55,4 @@ public class TopicResolver {
         return new SwitchboardException(ErrorCode.TOPIC_NOT_FOUND,
                 "No topic or pattern is declared for '" + Problems.shorten(topic) + "'.");
     }
-
 }
