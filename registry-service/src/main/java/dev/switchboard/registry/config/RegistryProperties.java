@@ -19,6 +19,7 @@ import java.time.Duration;
  * @param heartbeatInterval     how often an idle change feed sends a heartbeat line
  * @param maxPageSize           the largest {@code limit} a list accepts
  * @param maxRequestBytes       the largest request body the admin API accepts
+ * @param maintenanceInterval   how often expired change rows are pruned and expired previous client secrets wiped
  */
 @Validated
 @ConfigurationProperties("switchboard.registry")
@@ -30,13 +31,15 @@ public record RegistryProperties(
         @NotNull Duration changeRetention,
         @NotNull Duration heartbeatInterval,
         @Min(1) @Max(1000) int maxPageSize,
-        @Min(1024) int maxRequestBytes) {
+        @Min(1024) int maxRequestBytes,
+        @NotNull Duration maintenanceInterval) {
 
     public static final Duration DEFAULT_CLIENT_SECRET_GRACE = Duration.ofHours(1);
     public static final Duration DEFAULT_CHANGE_RETENTION = Duration.ofHours(1);
     public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(5);
     public static final int DEFAULT_MAX_PAGE_SIZE = 100;
     public static final int DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
+    public static final Duration DEFAULT_MAINTENANCE_INTERVAL = Duration.ofSeconds(10);
 
     public RegistryProperties {
         clientSecretGrace = clientSecretGrace == null ? DEFAULT_CLIENT_SECRET_GRACE : clientSecretGrace;
@@ -44,5 +47,6 @@ public record RegistryProperties(
         heartbeatInterval = heartbeatInterval == null ? DEFAULT_HEARTBEAT_INTERVAL : heartbeatInterval;
         maxPageSize = maxPageSize == 0 ? DEFAULT_MAX_PAGE_SIZE : maxPageSize;
         maxRequestBytes = maxRequestBytes == 0 ? DEFAULT_MAX_REQUEST_BYTES : maxRequestBytes;
+        maintenanceInterval = maintenanceInterval == null ? DEFAULT_MAINTENANCE_INTERVAL : maintenanceInterval;
     }
 }

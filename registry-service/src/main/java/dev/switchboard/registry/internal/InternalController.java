@@ -1,0 +1,92 @@
+package dev.switchboard.registry.internal;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.registry.ClientSecrets;
+import dev.switchboard.contracts.registry.InternalApi;
+import dev.switchboard.contracts.registry.KeyPrincipal;
+import dev.switchboard.contracts.registry.KeyResolveRequest;
+import dev.switchboard.contracts.registry.RegistryChange;
+import dev.switchboard.contracts.registry.ResolvedTopic;
+import dev.switchboard.contracts.registry.TenantQuotas;
+import dev.switchboard.platform.problem.SwitchboardException;
+import dev.switchboard.registry.change.ChangeFeed;
+import dev.switchboard.registry.key.KeyResolver;
+import dev.switchboard.registry.quota.QuotaService;
+import dev.switchboard.registry.tenant.ClientSecretStore;
+import dev.switchboard.registry.topic.TopicResolver;
+import io.swagger.v3.oas.annotations.Hidden;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The internal API of {@link InternalApi} for the other services, behind the service token only.
+ * Not in the OpenAPI document. Durations in its JSON are ISO-8601 strings.
+ */
+@Hidden
+@RestController
+class InternalController {
+
+    static final String NDJSON = "application/x-ndjson";
+
+    private final KeyResolver keys;
+    private final TopicResolver topics;
+    private final ClientSecretStore secrets;
+    private final QuotaService quotas;
+    private final ChangeFeed feed;
+
+    InternalController(KeyResolver keys, TopicResolver topics, ClientSecretStore secrets, QuotaService quotas,
+                       ChangeFeed feed) {
+        this.keys = keys;
+        this.topics = topics;
+        this.secrets = secrets;
+        this.quotas = quotas;
+        this.feed = feed;
+    }
+
+    /** 401 unauthenticated for an unknown, revoked or malformed key, or one of a deleted tenant. */
+    @PostMapping(path = InternalApi.RESOLVE_KEY, consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<KeyPrincipal> resolveKey(@RequestBody(required = false) Mono<KeyResolveRequest> body) {
+        return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A body {\"key\":\"sb_…\"} is required.")))
+                .flatMap(request -> keys.resolve(request.key()))
+                .switchIfEmpty(Mono.error(() -> new SwitchboardException(ErrorCode.UNAUTHENTICATED, "Unknown or revoked API key.")));
+    }
+
+    /** 400 for an invalid name or a pattern; 404 topic_not_found when nothing declared matches. */
+    @GetMapping(path = InternalApi.RESOLVE_TOPIC, produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<ResolvedTopic> resolveTopic(@PathVariable String tenant, @RequestParam(required = false) String name) {
+        return topics.resolve(tenant, name);
+    }
+
+    @GetMapping(path = InternalApi.CLIENT_SECRETS, produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<ClientSecrets> clientSecrets(@PathVariable String tenant) {
+        return secrets.secrets(tenant);
+    }
+
+    @GetMapping(path = InternalApi.QUOTAS, produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<TenantQuotas> quotas(@PathVariable String tenant) {
+        return quotas.get(tenant);
+    }
+
+    /** NDJSON of {@link RegistryChange}; see {@link ChangeFeed} for the lines, heartbeats and the reset line. */
+    @GetMapping(path = InternalApi.CHANGES, produces = NDJSON)
+    Flux<RegistryChange> changes(@RequestParam(required = false) String after) {
+        Long from;
+        try {
+            from = after == null ? null : Long.parseLong(after.trim());
+        } catch (NumberFormatException e) {
+            from = -1L;
+        }
+        if (from != null && from < 0) {
+            return Flux.error(SwitchboardException.invalid("after must be a change id (an integer >= 0)."));
+        }
+        return feed.changes(from);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.switchboard.registry.tenant;
+
+import dev.switchboard.contracts.registry.RegistryChange;
+import dev.switchboard.registry.change.ChangeLog;
+import dev.switchboard.registry.config.RegistryProperties;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import java.time.Duration;
+
+/**
+ * Wipes previous client secrets whose grace period is over and announces each as a
+ * {@code client_secret} change, so services that cached both secrets drop the old one. Reads
+ * never depend on it (they compare the expiry themselves); it keeps old key material off disk and
+ * caches honest.
+ */
+@Component
+class ExpiredSecretSweeper implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(ExpiredSecretSweeper.class);
+    private static final int BATCH = 100;
+
+    private final TenantRepository tenants;
+    private final ChangeLog changes;
+    private final TransactionalOperator tx;
+    private final Duration interval;
+    private final Counter failures;
+    private volatile Disposable running;
+
+    ExpiredSecretSweeper(TenantRepository tenants, ChangeLog changes, TransactionalOperator tx,
+                         RegistryProperties properties, MeterRegistry meters) {
+        this.tenants = tenants;
+        this.changes = changes;
+        this.tx = tx;
+        this.interval = properties.maintenanceInterval();
+        this.failures = Counter.builder("registry.maintenance.failures").tag("task", "secret_expiry")
+                .description("Failed runs of a periodic maintenance task").register(meters);
+    }
+
+    /** One sweep: up to {@value #BATCH} tenants, each wiped and announced in one transaction. */
+    Mono<Long> sweepOnce() {
+        return tx.transactional(tenants.expirePreviousSecrets(BATCH)
+                        .concatMap(tenant -> changes.record(tenant, RegistryChange.Kind.CLIENT_SECRET, null)))
+                .count();
+    }
+
+    @Override
+    public void start() {
+        running = Flux.interval(interval, interval)
+                .onBackpressureDrop()
+                .concatMap(tick -> sweepOnce().onErrorResume(e -> {
+                    failures.increment();
+                    log.warn("Expiring previous client secrets failed; retrying in {}: {}", interval, e.toString());
+                    return Mono.empty();
+                }), 1)
+                .subscribe();
+    }
+
+    @Override
+    public void stop() {
+        Disposable d = running;
+        if (d != null) {
+            d.dispose();
+        }
+        running = null;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running != null;
+    }
+}

@@ -1,0 +1,78 @@
+package dev.switchboard.registry;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+
+import java.util.Map;
+
+/** The internal API's key, secret and quota lookups, as the other services call them. */
+class InternalApiIntegrationTests extends RegistryIntegrationTest {
+
+    @Test
+    void resolvesALiveKeyToItsPrincipal() {
+        String t = newTenantId();
+        createTenant(t);
+        String key = createKey(t, "subscribe", "publish");
+        service().post().uri("/internal/v1/keys/resolve").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("key", key))
+                .exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.tenant").isEqualTo(t)
+                .jsonPath("$.keyId").isEqualTo(key.substring("sb_".length(), "sb_".length() + "key_".length() + 12))
+                .jsonPath("$.scopes.length()").isEqualTo(2)
+                .jsonPath("$.scopes[?(@ == 'publish')]").exists()
+                .jsonPath("$.scopes[?(@ == 'subscribe')]").exists()
+                .jsonPath("$.key").doesNotExist();
+    }
+
+    @Test
+    void unknownMalformedOrDeletedTenantsKeysAreUnauthenticated() {
+        String t = newTenantId();
+        createTenant(t);
+        String key = createKey(t, "publish");
+        for (String bad : new String[] {"", "nope", key + "x", key.substring(0, key.length() - 1), "sb_key_abcdefghijkl_" + "x".repeat(43)}) {
+            assertProblem(service().post().uri("/internal/v1/keys/resolve").contentType(MediaType.APPLICATION_JSON)
+                    .bodyValue(Map.of("key", bad)).exchange(), HttpStatus.UNAUTHORIZED, "unauthenticated");
+        }
+        assertProblem(service().post().uri("/internal/v1/keys/resolve").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{}").exchange(), HttpStatus.UNAUTHORIZED, "unauthenticated");
+        assertProblem(service().post().uri("/internal/v1/keys/resolve").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"key\":").exchange(), HttpStatus.BAD_REQUEST, "invalid_request");
+        assertProblem(service().post().uri("/internal/v1/keys/resolve").contentType(MediaType.APPLICATION_JSON)
+                .exchange(), HttpStatus.BAD_REQUEST, "invalid_request");
+
+        admin().delete().uri("/admin/v1/tenants/{t}", t).exchange().expectStatus().isNoContent();
+        assertProblem(service().post().uri("/internal/v1/keys/resolve").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("key", key)).exchange(), HttpStatus.UNAUTHORIZED, "unauthenticated");
+    }
+
+    @Test
+    void quotasAndSecretsOfUnknownTenantsAreNotFound() {
+        for (String missing : new String[] {"nobody-here", "NOT_VALID"}) {
+            assertProblem(service().get().uri("/internal/v1/tenants/{t}/quotas", missing).exchange(),
+                    HttpStatus.NOT_FOUND, "not_found");
+            assertProblem(service().get().uri("/internal/v1/tenants/{t}/client-secrets", missing).exchange(),
+                    HttpStatus.NOT_FOUND, "not_found");
+            assertProblem(service().get().uri("/internal/v1/tenants/{t}/topics/resolve?name=x", missing).exchange(),
+                    HttpStatus.NOT_FOUND, "topic_not_found");
+        }
+    }
+
+    @Test
+    void quotasAreTheTenantsOwn() {
+        String t = newTenantId();
+        admin().post().uri("/admin/v1/tenants").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("id", t, "name", "q", "quotas", Map.of("maxSubscriptionsPerConnection", 3)))
+                .exchange().expectStatus().isCreated();
+        service().get().uri("/internal/v1/tenants/{t}/quotas", t).exchange()
+                .expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.publishPerSecond").isEqualTo(1000)
+                .jsonPath("$.burst").isEqualTo(2000)
+                .jsonPath("$.maxConnections").isEqualTo(10_000)
+                .jsonPath("$.maxSubscriptionsPerConnection").isEqualTo(3)
+                .jsonPath("$.maxPayloadBytes").isEqualTo(65_536);
+    }
+}
