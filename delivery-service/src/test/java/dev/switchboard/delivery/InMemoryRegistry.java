@@ -9,7 +9,7 @@ import dev.switchboard.contracts.registry.ResolvedTopic;
 import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.contracts.registry.TopicSettings;
 import dev.switchboard.platform.problem.SwitchboardException;
-import dev.switchboard.registry.client.RegistryClient;
+import dev.switchboard.registryclient.RegistryClient;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 

@@ -10,6 +10,7 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
@@ -181,6 +182,7 @@ class GatewayRestIntegrationTests {
                 .accept(MediaType.TEXT_EVENT_STREAM).retrieve().bodyToFlux(sse)
                 .filter(e -> e.event() == null && e.data() != null).take(3);
         Mono<Void> later = Mono.delay(Duration.ofMillis(500))
+                .publishOn(Schedulers.boundedElastic())
                 .then(Mono.fromRunnable(() -> publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":6}")
                         .expectStatus().isCreated()));
         List<ServerSentEvent<String>> rest = Flux.merge(resumed.collectList().flux(), later.then(Mono.<List<ServerSentEvent<String>>>empty()).flux())

@@ -4,7 +4,7 @@ import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.delivery.config.DeliveryProperties;
 import dev.switchboard.platform.problem.SwitchboardException;
-import dev.switchboard.registry.client.RegistryClient;
+import dev.switchboard.registryclient.RegistryClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;

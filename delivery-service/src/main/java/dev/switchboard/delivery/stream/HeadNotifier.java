@@ -2,8 +2,7 @@ package dev.switchboard.delivery.stream;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.r2dbc.postgresql.api.PostgresqlConnection;
-import io.r2dbc.postgresql.api.PostgresqlResult;
+import dev.switchboard.platform.database.PgListen;
 import io.r2dbc.spi.ConnectionFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,7 +10,6 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
 
@@ -64,16 +62,9 @@ public class HeadNotifier implements SmartLifecycle {
     }
 
     private Flux<Head> listen() {
-        return Flux.usingWhen(
-                Mono.from(connectionFactory.create()).cast(PostgresqlConnection.class),
-                connection -> connection.createStatement("LISTEN " + CHANNEL).execute()
-                        .flatMap(PostgresqlResult::getRowsUpdated)
-                        .thenMany(connection.getNotifications())
-                        .doOnSubscribe(s -> log.debug("Listening on {}", CHANNEL))
-                        .map(n -> parse(n.getParameter() == null ? "" : n.getParameter()))
-                        // The notification flux completes when the connection closes: treat it as a failure to retry.
-                        .concatWith(Mono.error(() -> new IllegalStateException("LISTEN connection closed"))),
-                connection -> Mono.from(connection.close()));
+        // Every (re)connect may have missed notifications: streams re-read on their poll timer.
+        return PgListen.payloads(connectionFactory, CHANNEL, () -> log.debug("Listening on {}", CHANNEL))
+                .map(HeadNotifier::parse);
     }
 
     @Override

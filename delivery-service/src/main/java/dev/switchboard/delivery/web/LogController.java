@@ -8,7 +8,7 @@ import dev.switchboard.delivery.log.EventReader;
 import dev.switchboard.delivery.log.LogItem;
 import dev.switchboard.delivery.stream.LogStreams;
 import dev.switchboard.platform.problem.SwitchboardException;
-import dev.switchboard.registry.client.RegistryClient;
+import dev.switchboard.registryclient.RegistryClient;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;

@@ -4,7 +4,7 @@ import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.platform.problem.ProblemMapper;
 import dev.switchboard.platform.problem.ProblemWebExceptionHandler;
 import dev.switchboard.platform.problem.SwitchboardException;
-import dev.switchboard.registry.client.RegistryClient;
+import dev.switchboard.registryclient.RegistryClient;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpHeaders;

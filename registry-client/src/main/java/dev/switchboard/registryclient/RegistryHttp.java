@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.switchboard.contracts.errors.ErrorCode;

@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import org.junit.jupiter.api.Test;
 

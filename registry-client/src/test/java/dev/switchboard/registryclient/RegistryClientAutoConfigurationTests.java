@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.KeyPrincipal;

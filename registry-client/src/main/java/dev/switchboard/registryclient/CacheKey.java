@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

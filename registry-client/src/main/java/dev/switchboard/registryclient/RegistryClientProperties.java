@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;

@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import dev.switchboard.contracts.registry.RegistryChange;
 import io.micrometer.core.instrument.Counter;

@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;

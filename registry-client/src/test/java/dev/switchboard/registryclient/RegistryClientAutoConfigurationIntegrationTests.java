@@ -1,4 +1,4 @@
-package dev.switchboard.registry.client;
+package dev.switchboard.registryclient;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
