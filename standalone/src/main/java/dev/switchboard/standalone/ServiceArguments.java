@@ -29,6 +29,9 @@ final class ServiceArguments {
         props.put("switchboard.registry.secret-key", shared.secretKey());
         props.put("switchboard.registry-client.base-url", shared.registryUrl());
         props.put("switchboard.registry-client.service-token", shared.serviceToken());
+        props.put("switchboard.delivery.service-token", shared.serviceToken());
+        props.put("switchboard.gateway.service-token", shared.serviceToken());
+        props.put("switchboard.gateway.delivery-url", shared.deliveryUrl());
         // The launcher prints one table instead of four banners.
         props.put("spring.main.banner-mode", "off");
         // The launcher's shutdown hook stops the services, then PostgreSQL; logging must outlive both.
@@ -59,12 +62,14 @@ final class ServiceArguments {
      * @param serviceToken the bearer token between services
      * @param secretKey    base64 of the 32-byte key that encrypts client secrets
      * @param registryUrl  where the other services reach registry-service
+     * @param deliveryUrl  where the gateway reaches delivery-service
      */
-    record Shared(PostgresUri database, String adminToken, String serviceToken, String secretKey, String registryUrl) {
+    record Shared(PostgresUri database, String adminToken, String serviceToken, String secretKey, String registryUrl,
+                  String deliveryUrl) {
 
         @Override
         public String toString() {
-            return "Shared[database=" + database + ", registryUrl=" + registryUrl + "]";
+            return "Shared[database=" + database + ", registryUrl=" + registryUrl + ", deliveryUrl=" + deliveryUrl + "]";
         }
     }
 }

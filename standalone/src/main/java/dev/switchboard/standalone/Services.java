@@ -1,5 +1,7 @@
 package dev.switchboard.standalone;
 
+import dev.switchboard.delivery.DeliveryApplication;
+import dev.switchboard.gateway.GatewayApplication;
 import dev.switchboard.registry.RegistryApplication;
 
 import java.util.List;
@@ -15,10 +17,15 @@ import java.util.List;
 final class Services {
 
     static final List<ServiceDescriptor> ALL = List.of(
-            new ServiceDescriptor("registry-service", "REGISTRY_PORT", 8081, "registry", RegistryApplication::application));
+            new ServiceDescriptor("registry-service", "REGISTRY_PORT", 8081, "registry", RegistryApplication::application),
+            new ServiceDescriptor("delivery-service", "DELIVERY_PORT", 8082, "delivery", DeliveryApplication::application),
+            new ServiceDescriptor("gateway-service", "GATEWAY_PORT", 8080, "gateway", GatewayApplication::application));
 
     /** The registry's name: every other service is pointed at it. */
     static final String REGISTRY = "registry-service";
+
+    /** The event log's name: the gateway is pointed at it. */
+    static final String DELIVERY = "delivery-service";
 
     private Services() {
     }

@@ -81,7 +81,7 @@ public final class StandaloneLauncher {
 
         PostgresUri database = database();
         ServiceArguments.Shared shared = new ServiceArguments.Shared(database, adminToken.value(), serviceToken.value(),
-                secretKey.value(), registryUrl());
+                secretKey.value(), serviceUrl(Services.REGISTRY), serviceUrl(Services.DELIVERY));
 
         for (ServiceDescriptor service : services) {
             int port = settings.port(service);
@@ -164,12 +164,12 @@ public final class StandaloneLauncher {
         return db.uri();
     }
 
-    private String registryUrl() {
+    private String serviceUrl(String name) {
         return services.stream()
-                .filter(s -> s.name().equals(Services.REGISTRY))
+                .filter(s -> s.name().equals(name))
                 .findFirst()
                 .map(s -> "http://" + settings.localHost() + ":" + settings.port(s))
-                .orElseThrow(() -> new IllegalStateException(Services.REGISTRY + " is not among the services"));
+                .orElseThrow(() -> new IllegalStateException(name + " is not among the services"));
     }
 
     private static void checkSecretKey(Secret key) {

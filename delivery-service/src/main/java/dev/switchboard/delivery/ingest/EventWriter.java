@@ -1,0 +1,297 @@
+package dev.switchboard.delivery.ingest;
+
+import dev.switchboard.delivery.ingest.PendingEvent.DedupKey;
+import dev.switchboard.delivery.ingest.PendingEvent.PartitionKey;
+import dev.switchboard.delivery.stream.HeadNotifier;
+import io.r2dbc.spi.Readable;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Commits a group of accepted events in ONE transaction: deduplicates them, assigns each topic
+ * partition's next gap-free seqs, inserts them, records their dedup keys, and announces the new
+ * heads with NOTIFY (delivered by PostgreSQL only on commit).
+ *
+ * <p>Why this order is safe under concurrency, across any number of instances:
+ * <ul>
+ * <li>Seqs come from {@code UPDATE partitions SET head = head + n}: the row lock is held to commit,
+ * so commits of one partition are serialised and the committed rows are always 1..head, no gap.</li>
+ * <li>Duplicates already committed are found first. A duplicate committed by a racing transaction
+ * after that look-up makes our dedup INSERT hit the unique key (PostgreSQL waits for the racer to
+ * finish first); we then roll back — giving back the seqs — and run the group again, and the
+ * look-up now finds the original. So a racing duplicate is stored once and answered with the
+ * original seq.</li>
+ * <li>Partition rows and dedup keys are locked in one global order (sorted), so two groups never
+ * deadlock.</li>
+ * </ul>
+ */
+@Component
+public class EventWriter {
+
+    private static final int MAX_RACE_RETRIES = 5;
+
+    private final DatabaseClient db;
+    private final TransactionalOperator tx;
+    private final JsonMapper json;
+
+    EventWriter(DatabaseClient db, TransactionalOperator tx, JsonMapper json) {
+        this.db = db;
+        this.tx = tx;
+        this.json = json;
+    }
+
+    /** Results in the order of {@code events}. */
+    Mono<List<PublishResult>> commit(List<PendingEvent> events) {
+        return Mono.defer(() -> tx.transactional(attempt(events)))
+                .retryWhen(Retry.max(MAX_RACE_RETRIES).filter(DedupRace.class::isInstance));
+    }
+
+    private Mono<List<PublishResult>> attempt(List<PendingEvent> events) {
+        // First occurrence of an id within the group wins; later ones are its duplicates.
+        Map<DedupKey, Integer> firstIndex = new HashMap<>();
+        List<Integer> candidates = new ArrayList<>();
+        for (int i = 0; i < events.size(); i++) {
+            PendingEvent e = events.get(i);
+            if (firstIndex.putIfAbsent(e.dedupKey(), i) == null) {
+                candidates.add(i);
+            }
+        }
+        return findCommittedDuplicates(events, candidates).flatMap(committed -> {
+            List<Integer> fresh = candidates.stream()
+                    .filter(i -> !committed.containsKey(events.get(i).dedupKey()))
+                    .toList();
+            return allocate(events, fresh).flatMap(seqs ->
+                    insertEvents(events, fresh, seqs)
+                            .then(insertDedup(events, fresh, seqs))
+                            .then(notifyHeads(events, fresh, seqs))
+                            .then(Mono.fromSupplier(() -> results(events, firstIndex, committed, seqs))));
+        });
+    }
+
+    /** Committed dedup rows, still inside their window, for the candidate ids. */
+    private Mono<Map<DedupKey, long[]>> findCommittedDuplicates(List<PendingEvent> events, List<Integer> candidates) {
+        List<Integer> deduped = candidates.stream().filter(i -> !events.get(i).dedupWindow().isZero()).toList();
+        if (deduped.isEmpty()) {
+            return Mono.just(Map.of());
+        }
+        String[] tenants = new String[deduped.size()];
+        String[] topics = new String[deduped.size()];
+        String[] ids = new String[deduped.size()];
+        for (int k = 0; k < deduped.size(); k++) {
+            PendingEvent e = events.get(deduped.get(k));
+            tenants[k] = e.tenant();
+            topics[k] = e.topic();
+            ids[k] = e.id();
+        }
+        return db.sql("""
+                        SELECT d.tenant_id, d.topic, d.id, d.partition, d.seq
+                        FROM dedup d
+                        JOIN unnest(:tenants::text[], :topics::text[], :ids::text[]) AS k(tenant_id, topic, id)
+                          ON d.tenant_id = k.tenant_id AND d.topic = k.topic AND d.id = k.id
+                        WHERE d.expires_at > now()""")
+                .bind("tenants", tenants)
+                .bind("topics", topics)
+                .bind("ids", ids)
+                .map((Readable row) -> Map.entry(
+                        new DedupKey(row.get("tenant_id", String.class), row.get("topic", String.class), row.get("id", String.class)),
+                        new long[]{row.get("partition", Integer.class), row.get("seq", Long.class)}))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue);
+    }
+
+    /** Assigns seqs to the fresh events: index in {@code events} → seq. */
+    private Mono<Map<Integer, Long>> allocate(List<PendingEvent> events, List<Integer> fresh) {
+        if (fresh.isEmpty()) {
+            return Mono.just(Map.of());
+        }
+        TreeMap<PartitionKey, List<Integer>> byPartition = new TreeMap<>();
+        for (int i : fresh) {
+            byPartition.computeIfAbsent(events.get(i).partitionKey(), k -> new ArrayList<>()).add(i);
+        }
+        int n = byPartition.size();
+        String[] tenants = new String[n];
+        String[] topics = new String[n];
+        Integer[] partitions = new Integer[n];
+        Long[] counts = new Long[n];
+        int k = 0;
+        for (Map.Entry<PartitionKey, List<Integer>> entry : byPartition.entrySet()) {
+            tenants[k] = entry.getKey().tenant();
+            topics[k] = entry.getKey().topic();
+            partitions[k] = entry.getKey().partition();
+            counts[k] = (long) entry.getValue().size();
+            k++;
+        }
+        // ORDER BY makes every transaction lock partition rows in the same order.
+        return db.sql("""
+                        INSERT INTO partitions (tenant_id, topic, partition, head)
+                        SELECT * FROM unnest(:tenants::text[], :topics::text[], :partitions::int[], :counts::bigint[])
+                        ORDER BY 1, 2, 3
+                        ON CONFLICT (tenant_id, topic, partition) DO UPDATE SET head = partitions.head + EXCLUDED.head
+                        RETURNING tenant_id, topic, partition, head""")
+                .bind("tenants", tenants)
+                .bind("topics", topics)
+                .bind("partitions", partitions)
+                .bind("counts", counts)
+                .map((Readable row) -> Map.entry(
+                        new PartitionKey(row.get("tenant_id", String.class), row.get("topic", String.class), row.get("partition", Integer.class)),
+                        row.get("head", Long.class)))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue)
+                .map(heads -> {
+                    Map<Integer, Long> seqs = new HashMap<>();
+                    byPartition.forEach((key, indexes) -> {
+                        long next = heads.get(key) - indexes.size() + 1;
+                        for (int i : indexes) {
+                            seqs.put(i, next++);
+                        }
+                    });
+                    return seqs;
+                });
+    }
+
+    private Mono<Void> insertEvents(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
+        if (fresh.isEmpty()) {
+            return Mono.empty();
+        }
+        int n = fresh.size();
+        String[] tenants = new String[n];
+        String[] topics = new String[n];
+        Integer[] partitions = new Integer[n];
+        Long[] seqArray = new Long[n];
+        String[] ids = new String[n];
+        String[] accepted = new String[n];
+        String[] expires = new String[n];
+        String[] envelopes = new String[n];
+        for (int k = 0; k < n; k++) {
+            int i = fresh.get(k);
+            PendingEvent e = events.get(i);
+            long seq = seqs.get(i);
+            tenants[k] = e.tenant();
+            topics[k] = e.topic();
+            partitions[k] = e.partition();
+            seqArray[k] = seq;
+            ids[k] = e.id();
+            accepted[k] = e.acceptedAt().toString();
+            expires[k] = e.expiresAt() == null ? null : e.expiresAt().toString();
+            envelopes[k] = render(e, seq);
+        }
+        return db.sql("""
+                        INSERT INTO events (tenant_id, topic, partition, seq, id, accepted_at, expires_at, envelope)
+                        SELECT * FROM unnest(:tenants::text[], :topics::text[], :partitions::int[], :seqs::bigint[],
+                                             :ids::text[], :accepted::timestamptz[], :expires::timestamptz[], :envelopes::text[])""")
+                .bind("tenants", tenants)
+                .bind("topics", topics)
+                .bind("partitions", partitions)
+                .bind("seqs", seqArray)
+                .bind("ids", ids)
+                .bind("accepted", accepted)
+                .bind("expires", expires)
+                .bind("envelopes", envelopes)
+                .then();
+    }
+
+    private Mono<Void> insertDedup(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
+        List<Integer> deduped = fresh.stream()
+                .filter(i -> !events.get(i).dedupWindow().isZero())
+                .sorted((a, b) -> events.get(a).dedupKey().compareTo(events.get(b).dedupKey()))
+                .toList();
+        if (deduped.isEmpty()) {
+            return Mono.empty();
+        }
+        int n = deduped.size();
+        String[] tenants = new String[n];
+        String[] topics = new String[n];
+        String[] ids = new String[n];
+        Integer[] partitions = new Integer[n];
+        Long[] seqArray = new Long[n];
+        String[] expires = new String[n];
+        for (int k = 0; k < n; k++) {
+            int i = deduped.get(k);
+            PendingEvent e = events.get(i);
+            tenants[k] = e.tenant();
+            topics[k] = e.topic();
+            ids[k] = e.id();
+            partitions[k] = e.partition();
+            seqArray[k] = seqs.get(i);
+            expires[k] = e.acceptedAt().plus(e.dedupWindow()).toString();
+        }
+        // A live row for the key means a racing duplicate committed since our look-up: roll back
+        // and retry. An expired row is replaced: the window has passed, the id is new again.
+        return db.sql("""
+                        INSERT INTO dedup (tenant_id, topic, id, partition, seq, expires_at)
+                        SELECT * FROM unnest(:tenants::text[], :topics::text[], :ids::text[], :partitions::int[],
+                                             :seqs::bigint[], :expires::timestamptz[])
+                        ON CONFLICT (tenant_id, topic, id) DO UPDATE
+                          SET partition = EXCLUDED.partition, seq = EXCLUDED.seq, expires_at = EXCLUDED.expires_at
+                          WHERE dedup.expires_at <= now()
+                        RETURNING id""")
+                .bind("tenants", tenants)
+                .bind("topics", topics)
+                .bind("ids", ids)
+                .bind("partitions", partitions)
+                .bind("seqs", seqArray)
+                .bind("expires", expires)
+                .map((Readable row) -> row.get("id", String.class))
+                .all()
+                .count()
+                .flatMap(written -> written == n ? Mono.<Void>empty() : Mono.error(new DedupRace()));
+    }
+
+    private Mono<Void> notifyHeads(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
+        Map<PartitionKey, Long> heads = new LinkedHashMap<>();
+        for (int i : fresh) {
+            heads.merge(events.get(i).partitionKey(), seqs.get(i), Math::max);
+        }
+        return Flux.fromIterable(heads.entrySet())
+                .concatMap(entry -> db.sql("SELECT pg_notify(:channel, :payload)")
+                        .bind("channel", HeadNotifier.CHANNEL)
+                        .bind("payload", HeadNotifier.payload(entry.getKey().tenant(), entry.getKey().topic(),
+                                entry.getKey().partition(), entry.getValue()))
+                        .then())
+                .then();
+    }
+
+    private List<PublishResult> results(List<PendingEvent> events, Map<DedupKey, Integer> firstIndex,
+                                        Map<DedupKey, long[]> committed, Map<Integer, Long> seqs) {
+        List<PublishResult> results = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            PendingEvent e = events.get(i);
+            long[] original = committed.get(e.dedupKey());
+            if (original != null) {
+                results.add(new PublishResult(e.id(), original[1], (int) original[0], true));
+                continue;
+            }
+            int first = firstIndex.get(e.dedupKey());
+            PendingEvent firstEvent = events.get(first);
+            results.add(new PublishResult(e.id(), seqs.get(first), firstEvent.partition(), first != i));
+        }
+        return results;
+    }
+
+    private String render(PendingEvent e, long seq) {
+        return json.writeValueAsString(e.envelope().toBuilder().seq(seq).partition(e.partition()).build());
+    }
+
+    /** A duplicate committed by a racing transaction between our look-up and our insert. */
+    static final class DedupRace extends RuntimeException {
+        DedupRace() {
+            super("racing duplicate", null, false, false);
+        }
+    }
+
+
+}

@@ -1,0 +1,215 @@
+package dev.switchboard.delivery.retention;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.registry.TopicSettings;
+import dev.switchboard.delivery.config.DeliveryProperties;
+import dev.switchboard.platform.problem.SwitchboardException;
+import dev.switchboard.registryclient.RegistryClient;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.r2dbc.spi.Readable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.List;
+
+/**
+ * Removes events past their topic's retention, and expired events, in bounded batches that walk
+ * each partition from its oldest seq: every statement touches at most {@code retentionBatch} rows
+ * through the primary key, never the whole table, and never takes the partition row lock longer
+ * than one short UPDATE, so publishing carries on. Also prunes dedup keys whose window has passed.
+ *
+ * <p>{@code partitions.first_seq} records how far retention has gone, so a reader asking for older
+ * seqs is told that its resume point is gone instead of silently skipping. A topic deleted from the
+ * registry keeps the default retention ({@link TopicSettings#DEFAULT_RETENTION}) for what it left.
+ */
+@Component
+public class RetentionJob implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(RetentionJob.class);
+    private static final int PARTITIONS_PER_RUN = 1000;
+    private static final int ROUNDS_PER_PARTITION = 20;
+
+    private final DatabaseClient db;
+    private final RegistryClient registry;
+    private final DeliveryProperties properties;
+    private final Counter removed;
+    private final MultiGauge retained;
+    private volatile Disposable running;
+    private volatile PartitionRow resumeAfter = BEGINNING;
+
+    RetentionJob(DatabaseClient db, RegistryClient registry, DeliveryProperties properties, MeterRegistry meters) {
+        this.db = db;
+        this.registry = registry;
+        this.properties = properties;
+        this.removed = Counter.builder("switchboard.delivery.retention.removed")
+                .description("Events removed by retention or expiry").register(meters);
+        this.retained = MultiGauge.builder("switchboard.delivery.events.retained")
+                .description("Events retained, by tenant (upper bound: counts expired events not yet swept)")
+                .register(meters);
+    }
+
+    private record PartitionRow(String tenant, String topic, int partition, long firstSeq) {
+    }
+
+    /** Sorts before every real partition (names are never empty). */
+    private static final PartitionRow BEGINNING = new PartitionRow("", "", -1, 0);
+
+    /**
+     * One sweep over up to {@code PARTITIONS_PER_RUN} partitions, continuing where the previous run
+     * stopped (wrapping around), so every partition is visited however many there are. Returns the
+     * number of events removed.
+     */
+    public Mono<Long> sweep() {
+        PartitionRow start = resumeAfter;
+        return db.sql("""
+                        SELECT tenant_id, topic, partition, first_seq FROM partitions
+                        WHERE (tenant_id, topic, partition) > (:tenant, :topic, :partition)
+                        ORDER BY tenant_id, topic, partition LIMIT :n""")
+                .bind("tenant", start.tenant()).bind("topic", start.topic()).bind("partition", start.partition())
+                .bind("n", PARTITIONS_PER_RUN)
+                .map((Readable r) -> new PartitionRow(r.get("tenant_id", String.class), r.get("topic", String.class),
+                        r.get("partition", Integer.class), r.get("first_seq", Long.class)))
+                .all()
+                .collectList()
+                .flatMap(rows -> {
+                    resumeAfter = rows.size() < PARTITIONS_PER_RUN ? BEGINNING : rows.get(rows.size() - 1);
+                    return Flux.fromIterable(rows)
+                            .concatMap(p -> retentionOf(p).flatMap(retention -> sweepPartition(p, retention)))
+                            .reduce(0L, Long::sum);
+                })
+                .flatMap(n -> pruneDedup().then(updateRetainedGauge()).thenReturn(n))
+                .doOnNext(n -> removed.increment(n));
+    }
+
+    private Mono<Duration> retentionOf(PartitionRow p) {
+        return registry.resolveTopic(p.tenant(), p.topic())
+                .map(t -> t.settings().retention())
+                .onErrorResume(e -> e instanceof SwitchboardException s && s.code() == ErrorCode.TOPIC_NOT_FOUND,
+                        e -> Mono.just(TopicSettings.DEFAULT_RETENTION));
+    }
+
+    private Mono<Long> sweepPartition(PartitionRow p, Duration retention) {
+        Instant cutoff = Instant.now().minus(retention);
+        return sweepRound(p, p.firstSeq(), cutoff)
+                .expand(round -> round.continueFrom() > 0 ? sweepRound(p, round.continueFrom(), cutoff) : Mono.empty())
+                .take(ROUNDS_PER_PARTITION)
+                .map(Round::removed)
+                .reduce(0L, Long::sum);
+    }
+
+    /** removed: rows deleted; continueFrom: next seq to look at when the whole page was past retention, else 0. */
+    private record Round(long removed, long continueFrom) {
+    }
+
+    private Mono<Round> sweepRound(PartitionRow p, long from, Instant cutoff) {
+        int batch = properties.retentionBatch();
+        return db.sql("""
+                        SELECT seq, accepted_at FROM events
+                        WHERE tenant_id = :tenant AND topic = :topic AND partition = :partition AND seq >= :from
+                        ORDER BY seq LIMIT :n""")
+                .bind("tenant", p.tenant()).bind("topic", p.topic()).bind("partition", p.partition())
+                .bind("from", from).bind("n", batch)
+                .map((Readable r) -> new long[]{r.get("seq", Long.class),
+                        r.get("accepted_at", OffsetDateTime.class).toInstant().isBefore(cutoff) ? 1 : 0})
+                .all()
+                .collectList()
+                .flatMap(rows -> {
+                    if (rows.isEmpty()) {
+                        return Mono.just(new Round(0, 0));
+                    }
+                    long last = rows.get(rows.size() - 1)[0];
+                    long retainedFrom = from;
+                    for (long[] row : rows) {
+                        if (row[1] == 0) {
+                            break;
+                        }
+                        retainedFrom = row[0] + 1;
+                    }
+                    long firstKept = retainedFrom;
+                    boolean allPast = firstKept > last;
+                    return db.sql("""
+                                    DELETE FROM events
+                                    WHERE tenant_id = :tenant AND topic = :topic AND partition = :partition
+                                      AND seq >= :from AND seq <= :last
+                                      AND (seq < :firstKept OR expires_at <= now())""")
+                            .bind("tenant", p.tenant()).bind("topic", p.topic()).bind("partition", p.partition())
+                            .bind("from", from).bind("last", last).bind("firstKept", firstKept)
+                            .fetch().rowsUpdated()
+                            .flatMap(deleted -> advanceFirstSeq(p, firstKept)
+                                    .thenReturn(new Round(deleted, allPast && rows.size() == batch ? firstKept : 0)));
+                });
+    }
+
+    private Mono<Void> advanceFirstSeq(PartitionRow p, long firstKept) {
+        return db.sql("""
+                        UPDATE partitions SET first_seq = :firstKept
+                        WHERE tenant_id = :tenant AND topic = :topic AND partition = :partition AND first_seq < :firstKept""")
+                .bind("tenant", p.tenant()).bind("topic", p.topic()).bind("partition", p.partition())
+                .bind("firstKept", firstKept)
+                .then();
+    }
+
+    private Mono<Void> pruneDedup() {
+        return db.sql("SELECT DISTINCT tenant_id FROM partitions LIMIT 10000")
+                .map((Readable r) -> r.get("tenant_id", String.class))
+                .all()
+                .concatMap(tenant -> db.sql("""
+                                DELETE FROM dedup WHERE tenant_id = :tenant AND (topic, id) IN (
+                                  SELECT topic, id FROM dedup WHERE tenant_id = :tenant AND expires_at <= now() LIMIT :n)""")
+                        .bind("tenant", tenant).bind("n", properties.retentionBatch())
+                        .fetch().rowsUpdated())
+                .then();
+    }
+
+    private Mono<Void> updateRetainedGauge() {
+        return db.sql("SELECT tenant_id, sum(head - first_seq + 1) AS n FROM partitions GROUP BY tenant_id LIMIT 10000")
+                .map((Readable r) -> MultiGauge.Row.of(Tags.of("tenant", r.get("tenant_id", String.class)),
+                        r.get("n", Number.class).doubleValue()))
+                .all()
+                .collectList()
+                .doOnNext(rows -> retained.register(List.copyOf(rows), true))
+                .then();
+    }
+
+    @Override
+    public void start() {
+        running = Flux.interval(properties.retentionInterval(), properties.retentionInterval())
+                .onBackpressureDrop()
+                .concatMap(tick -> sweep()
+                        .onErrorResume(e -> {
+                            log.warn("Retention sweep failed; next run in {}: {}", properties.retentionInterval(), e.toString());
+                            return Mono.empty();
+                        }), 1)
+                .subscribe(n -> {
+                    if (n > 0) {
+                        log.debug("Retention removed {} events", n);
+                    }
+                });
+    }
+
+    @Override
+    public void stop() {
+        Disposable d = running;
+        if (d != null) {
+            d.dispose();
+        }
+        running = null;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running != null && !running.isDisposed();
+    }
+}

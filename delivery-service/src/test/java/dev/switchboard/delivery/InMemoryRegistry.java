@@ -1,0 +1,58 @@
+package dev.switchboard.delivery;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.names.TopicPattern;
+import dev.switchboard.contracts.registry.ClientSecrets;
+import dev.switchboard.contracts.registry.KeyPrincipal;
+import dev.switchboard.contracts.registry.RegistryChange;
+import dev.switchboard.contracts.registry.ResolvedTopic;
+import dev.switchboard.contracts.registry.TenantQuotas;
+import dev.switchboard.contracts.registry.TopicSettings;
+import dev.switchboard.platform.problem.SwitchboardException;
+import dev.switchboard.registryclient.RegistryClient;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Topic settings for delivery tests that exercise the log itself; the registry's own behaviour is
+ * covered against the real registry-service in its module and end to end.
+ */
+public class InMemoryRegistry implements RegistryClient {
+
+    private final Map<String, Map<TopicPattern, TopicSettings>> topics = new ConcurrentHashMap<>();
+
+    public void declare(String tenant, String nameOrPattern, TopicSettings settings) {
+        topics.computeIfAbsent(tenant, t -> new ConcurrentHashMap<>()).put(TopicPattern.of(nameOrPattern), settings);
+    }
+
+    @Override
+    public Mono<ResolvedTopic> resolveTopic(String tenant, String topic) {
+        Map<TopicPattern, TopicSettings> declared = topics.getOrDefault(tenant, Map.of());
+        return TopicPattern.mostSpecificMatch(declared.keySet(), topic)
+                .map(p -> Mono.just(new ResolvedTopic(tenant, topic, p.text(), declared.get(p))))
+                .orElseGet(() -> Mono.error(new SwitchboardException(ErrorCode.TOPIC_NOT_FOUND, "No topic " + topic + ".")));
+    }
+
+    @Override
+    public Mono<TenantQuotas> quotas(String tenant) {
+        return Mono.just(TenantQuotas.DEFAULT);
+    }
+
+    @Override
+    public Mono<KeyPrincipal> resolveKey(String apiKey) {
+        return Mono.error(new SwitchboardException(ErrorCode.UNAUTHENTICATED, "no keys here"));
+    }
+
+    @Override
+    public Mono<ClientSecrets> clientSecrets(String tenant) {
+        return Mono.error(new SwitchboardException(ErrorCode.NOT_FOUND, "no secrets here"));
+    }
+
+    @Override
+    public Flux<RegistryChange> changes() {
+        return Flux.never();
+    }
+}

@@ -1,0 +1,232 @@
+package dev.switchboard.delivery;
+
+import dev.switchboard.contracts.registry.TopicSettings;
+import dev.switchboard.testsupport.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.webtestclient.autoconfigure.AutoConfigureWebTestClient;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Flux;
+import tools.jackson.databind.JsonNode;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"spring.config.name=" + DeliveryApplication.CONFIG_NAME,
+                "switchboard.delivery.service-token=test-service-token",
+                "switchboard.registry-client.service-token=test-service-token"})
+@AutoConfigureWebTestClient
+@Import(DeliveryTestConfiguration.class)
+class PublishIntegrationTests {
+
+    static final String TOKEN = "Bearer test-service-token";
+
+    @DynamicPropertySource
+    static void database(DynamicPropertyRegistry registry) {
+        TestDatabase.register(registry, "delivery");
+    }
+
+    @Autowired
+    WebTestClient web;
+
+    @Autowired
+    InMemoryRegistry registry;
+
+    @LocalServerPort
+    int port;
+
+    /** A real HTTP client for concurrency: WebTestClient's exchange() blocks and would serialise the calls. */
+    private WebClient client() {
+        return WebClient.builder().baseUrl("http://127.0.0.1:" + port)
+                .defaultHeader("Authorization", TOKEN)
+                .clientConnector(new ReactorClientHttpConnector(HttpClient.create(ConnectionProvider.create("publishers", 64))))
+                .build();
+    }
+
+    private Mono<JsonNode> post(WebClient client, String tenant, String topic, String body) {
+        return client.post().uri(events(tenant, topic)).contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .retrieve().bodyToMono(JsonNode.class);
+    }
+
+    private String events(String tenant, String topic) {
+        return "/internal/v1/tenants/" + tenant + "/topics/" + topic + "/events";
+    }
+
+    private void declare(String tenant, String topic, int partitions) {
+        TopicSettings d = TopicSettings.defaults();
+        registry.declare(tenant, topic, new TopicSettings(partitions, d.retention(), d.dedupWindow(), d.defaultTtl(),
+                d.maxPayloadBytes(), d.schemaVersions(), d.maxLag(), d.lagPolicy(), d.maxAttempts(), d.publishRate()));
+    }
+
+    @Test
+    void singlePublishIsSequencedAndADuplicateReturnsTheOriginalSeq() throws Exception {
+        declare("acme", "orders", 1);
+        String body = "{\"id\":\"o-1\",\"type\":\"order.created\",\"data\":{\"n\":1}}";
+        web.post().uri(events("acme", "orders")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents+json")).bodyValue(body)
+                .exchange().expectStatus().isCreated()
+                .expectBody().jsonPath("$.seq").isEqualTo(1).jsonPath("$.duplicate").isEqualTo(false)
+                .jsonPath("$.id").isEqualTo("o-1").jsonPath("$.partition").isEqualTo(0);
+        web.post().uri(events("acme", "orders")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.seq").isEqualTo(1).jsonPath("$.duplicate").isEqualTo(true);
+        assertThat(rows("acme", "orders")).isEqualTo(1);
+    }
+
+    @Test
+    void concurrentPublishersGetGapFreeUniqueSeqs() throws Exception {
+        declare("acme", "load", 1);
+        int publishers = 16;
+        int perPublisher = 150;
+        WebClient client = client();
+        List<Long> seqs = Flux.range(0, publishers)
+                .flatMap(p -> Flux.range(0, perPublisher)
+                        .concatMap(i -> post(client, "acme", "load", "{\"type\":\"t\",\"data\":{\"p\":" + p + ",\"i\":" + i + "}}")
+                                .map(n -> n.get("seq").asLong())), publishers)
+                .collectList()
+                .block(Duration.ofSeconds(120));
+        assertThat(seqs).hasSize(publishers * perPublisher);
+        assertThat(new HashSet<>(seqs)).hasSize(publishers * perPublisher);
+        assertThat(seqs.stream().mapToLong(Long::longValue).min().orElseThrow()).isEqualTo(1);
+        assertThat(seqs.stream().mapToLong(Long::longValue).max().orElseThrow()).isEqualTo(publishers * perPublisher);
+        assertThat(storedSeqsAreGapFree("acme", "load", 0)).isEqualTo(publishers * perPublisher);
+    }
+
+    @Test
+    void racingDuplicatesAreStoredOnce() throws Exception {
+        declare("acme", "race", 1);
+        for (int round = 0; round < 5; round++) {
+            String id = "dup-" + round;
+            WebClient client = client();
+            List<JsonNode> results = Flux.range(0, 16)
+                    .flatMap(i -> post(client, "acme", "race", "{\"id\":\"" + id + "\",\"type\":\"t\",\"data\":" + i + "}"), 16)
+                    .collectList()
+                    .block(Duration.ofSeconds(60));
+            Set<Long> seqs = new HashSet<>();
+            long fresh = 0;
+            for (JsonNode r : results) {
+                seqs.add(r.get("seq").asLong());
+                if (!r.get("duplicate").asBoolean()) {
+                    fresh++;
+                }
+            }
+            assertThat(seqs).as("every racer is told the one seq").hasSize(1);
+            assertThat(fresh).as("exactly one racer stored it").isEqualTo(1);
+        }
+        assertThat(rows("acme", "race")).isEqualTo(5);
+        assertThat(storedSeqsAreGapFree("acme", "race", 0)).isEqualTo(5);
+    }
+
+    @Test
+    void partitionsKeepTheirOwnGapFreeSequences() throws Exception {
+        declare("acme", "parted", 4);
+        List<ObjectNodeResult> results = java.util.Collections.synchronizedList(new ArrayList<>());
+        WebClient client = client();
+        Flux.range(0, 400)
+                .flatMap(i -> post(client, "acme", "parted", "{\"type\":\"t\",\"partitionkey\":\"user-" + (i % 37) + "\",\"data\":" + i + "}"), 16)
+                .doOnNext(n -> results.add(new ObjectNodeResult(n.get("partition").asInt(), n.get("seq").asLong())))
+                .blockLast(Duration.ofSeconds(60));
+        int total = 0;
+        for (int p = 0; p < 4; p++) {
+            total += storedSeqsAreGapFree("acme", "parted", p);
+        }
+        assertThat(total).isEqualTo(400);
+        assertThat(results.stream().map(ObjectNodeResult::partition).distinct().count()).isGreaterThan(1);
+    }
+
+    record ObjectNodeResult(int partition, long seq) {
+    }
+
+    @Test
+    void aBatchIsAllOrNothing() throws Exception {
+        declare("acme", "batch", 1);
+        String good = "[{\"type\":\"a\",\"data\":1},{\"type\":\"b\",\"data\":2},{\"id\":\"x\",\"type\":\"c\",\"data\":3}]";
+        web.post().uri(events("acme", "batch")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json")).bodyValue(good)
+                .exchange().expectStatus().isCreated()
+                .expectBody().jsonPath("$.results.length()").isEqualTo(3)
+                .jsonPath("$.results[0].seq").isEqualTo(1).jsonPath("$.results[2].seq").isEqualTo(3);
+        String bad = "[{\"type\":\"a\",\"data\":1},{\"data\":2}]";
+        web.post().uri(events("acme", "batch")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json")).bodyValue(bad)
+                .exchange().expectStatus().isBadRequest()
+                .expectHeader().contentType("application/problem+json")
+                .expectBody().jsonPath("$.code").isEqualTo("invalid_request")
+                .jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("events[1]"));
+        assertThat(rows("acme", "batch")).isEqualTo(3);
+    }
+
+    @Test
+    void binaryModeStoresHeadersAsAttributesAndTheBodyAsData() {
+        declare("acme", "binary", 1);
+        web.post().uri(events("acme", "binary")).header("Authorization", TOKEN)
+                .header("ce-specversion", "1.0").header("ce-type", "sensor.reading").header("ce-id", "b-1")
+                .header("ce-source", "/sensors/1").header("ce-partitionkey", "s%201")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"celsius\":21.5}")
+                .exchange().expectStatus().isCreated().expectBody().jsonPath("$.seq").isEqualTo(1);
+        web.get().uri(events("acme", "binary") + "?after=0").header("Authorization", TOKEN)
+                .exchange().expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.events[0].type").isEqualTo("sensor.reading")
+                .jsonPath("$.events[0].source").isEqualTo("/sensors/1")
+                .jsonPath("$.events[0].partitionkey").isEqualTo("s 1")
+                .jsonPath("$.events[0].data.celsius").isEqualTo(21.5)
+                .jsonPath("$.events[0].seq").isEqualTo(1)
+                .jsonPath("$.events[0].tenant").isEqualTo("acme")
+                .jsonPath("$.head").isEqualTo(1);
+    }
+
+    @Test
+    void withoutTheServiceTokenNothingIsAccepted() throws Exception {
+        declare("acme", "guarded", 1);
+        web.post().uri(events("acme", "guarded")).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isUnauthorized()
+                .expectBody().jsonPath("$.code").isEqualTo("unauthenticated");
+        assertThat(rows("acme", "guarded")).isZero();
+    }
+
+    private long rows(String tenant, String topic) throws Exception {
+        try (Connection c = TestDatabase.get().openConnection(); Statement s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT count(*) FROM delivery.events WHERE tenant_id = '" + tenant + "' AND topic = '" + topic + "'");
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Asserts seqs of the partition are exactly 1..n and returns n. */
+    private int storedSeqsAreGapFree(String tenant, String topic, int partition) throws Exception {
+        try (Connection c = TestDatabase.get().openConnection(); Statement s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT seq FROM delivery.events WHERE tenant_id = '" + tenant + "' AND topic = '" + topic
+                    + "' AND partition = " + partition + " ORDER BY seq");
+            int expected = 1;
+            while (rs.next()) {
+                assertThat(rs.getLong(1)).isEqualTo(expected);
+                expected++;
+            }
+            return expected - 1;
+        }
+    }
+}

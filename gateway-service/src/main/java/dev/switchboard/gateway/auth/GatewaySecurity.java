@@ -1,0 +1,91 @@
+package dev.switchboard.gateway.auth;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.platform.problem.ProblemMapper;
+import dev.switchboard.platform.problem.ProblemWebExceptionHandler;
+import dev.switchboard.platform.problem.SwitchboardException;
+import dev.switchboard.registryclient.RegistryClient;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpHeaders;
+import org.springframework.security.authentication.AuthenticationServiceException;
+import org.springframework.security.authentication.BadCredentialsException;
+import org.springframework.security.authentication.ReactiveAuthenticationManager;
+import org.springframework.security.config.web.server.SecurityWebFiltersOrder;
+import org.springframework.security.config.web.server.ServerHttpSecurity;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.AuthenticationException;
+import org.springframework.security.web.server.SecurityWebFilterChain;
+import org.springframework.security.web.server.authentication.AuthenticationWebFilter;
+import org.springframework.security.web.server.context.NoOpServerSecurityContextRepository;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+
+/**
+ * The public edge authenticates every {@code /v1} request by bearer token: a tenant API key
+ * ({@code sb_…}) resolved through the registry (cached; a revoked key fails within a second).
+ * Failures are problem+json: 401 for a missing or unknown credential, 503 when the registry cannot
+ * be asked. What a caller may do with a topic is decided per request from its {@link Caller}.
+ */
+@Configuration(proxyBeanMethods = false)
+class GatewaySecurity {
+
+    @Bean
+    SecurityWebFilterChain gatewayFilterChain(ServerHttpSecurity http, RegistryClient registry,
+                                              ProblemWebExceptionHandler problems) {
+        AuthenticationWebFilter bearer = new AuthenticationWebFilter(authenticationManager(registry));
+        bearer.setServerAuthenticationConverter(GatewaySecurity::bearerToken);
+        bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
+        bearer.setAuthenticationFailureHandler((webExchange, e) -> unauthenticated(problems, webExchange.getExchange(), e));
+        return http
+                .csrf(ServerHttpSecurity.CsrfSpec::disable)
+                .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)
+                .formLogin(ServerHttpSecurity.FormLoginSpec::disable)
+                .logout(ServerHttpSecurity.LogoutSpec::disable)
+                .requestCache(ServerHttpSecurity.RequestCacheSpec::disable)
+                .securityContextRepository(NoOpServerSecurityContextRepository.getInstance())
+                .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
+                .authorizeExchange(exchanges -> exchanges
+                        .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
+                        .pathMatchers("/v1/**").authenticated()
+                        .anyExchange().denyAll())
+                .exceptionHandling(handling -> handling
+                        .authenticationEntryPoint((exchange, e) -> problems.write(exchange.getResponse(),
+                                ProblemMapper.of(ErrorCode.UNAUTHENTICATED, "A bearer credential is required: Authorization: Bearer <API key>.")))
+                        .accessDeniedHandler((exchange, e) -> problems.write(exchange.getResponse(),
+                                ProblemMapper.of(ErrorCode.FORBIDDEN, "This credential may not do this."))))
+                .build();
+    }
+
+    private static ReactiveAuthenticationManager authenticationManager(RegistryClient registry) {
+        return authentication -> {
+            String token = ((BearerToken) authentication).getCredentials();
+            if (!token.startsWith("sb_")) {
+                return Mono.error(new BadCredentialsException("Not an API key."));
+            }
+            return registry.resolveKey(token)
+                    .<Authentication>map(key -> new CallerAuthentication(new Caller.ApiKey(key)))
+                    .onErrorMap(SwitchboardException.class, e -> e.code() == ErrorCode.UNAUTHENTICATED
+                            ? new BadCredentialsException("Unknown or revoked API key.")
+                            : new AuthenticationServiceException("The registry is unavailable.", e));
+        };
+    }
+
+    private static Mono<Authentication> bearerToken(ServerWebExchange exchange) {
+        String header = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+            return Mono.empty();
+        }
+        return Mono.just(new BearerToken(header.substring(7).trim()));
+    }
+
+    private static Mono<Void> unauthenticated(ProblemWebExceptionHandler problems, ServerWebExchange exchange, AuthenticationException e) {
+        if (e instanceof AuthenticationServiceException) {
+            return problems.write(exchange.getResponse(),
+                    ProblemMapper.of(ErrorCode.UNAVAILABLE, "Credentials cannot be checked right now; retry shortly."));
+        }
+        return problems.write(exchange.getResponse(),
+                ProblemMapper.of(ErrorCode.UNAUTHENTICATED, "The credential is unknown, revoked or malformed."));
+    }
+
+}

@@ -1,0 +1,35 @@
+package dev.switchboard.gateway.config;
+
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.annotation.Validated;
+
+import java.time.Duration;
+
+/**
+ * Settings of gateway-service ({@code switchboard.gateway.*}).
+ *
+ * @param deliveryUrl      base URL of delivery-service ({@code SWITCHBOARD_DELIVERY_URL})
+ * @param serviceToken     bearer token this gateway presents to delivery-service ({@code SWITCHBOARD_SERVICE_TOKEN})
+ * @param requestTimeout   how long a publish or history call to delivery may take
+ * @param connectTimeout   how long opening a connection to delivery may take
+ */
+@Validated
+@ConfigurationProperties("switchboard.gateway")
+public record GatewayProperties(
+        @NotBlank String deliveryUrl,
+        String serviceToken,
+        @NotNull Duration requestTimeout,
+        @NotNull Duration connectTimeout) {
+
+    public static final String DEFAULT_DELIVERY_URL = "http://127.0.0.1:8082";
+    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+
+    public GatewayProperties {
+        deliveryUrl = deliveryUrl == null || deliveryUrl.isBlank() ? DEFAULT_DELIVERY_URL : deliveryUrl;
+        requestTimeout = requestTimeout == null ? DEFAULT_REQUEST_TIMEOUT : requestTimeout;
+        connectTimeout = connectTimeout == null ? DEFAULT_CONNECT_TIMEOUT : connectTimeout;
+    }
+}

@@ -1,0 +1,142 @@
+package dev.switchboard.gateway.rest;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.errors.Headers;
+import dev.switchboard.contracts.stream.StreamLine;
+import dev.switchboard.gateway.config.GatewayProperties;
+import dev.switchboard.platform.problem.SwitchboardException;
+import io.netty.channel.ChannelOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.stereotype.Component;
+import org.springframework.web.reactive.function.client.ClientResponse;
+import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.reactive.function.client.WebClientRequestException;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+import reactor.util.retry.Retry;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The gateway's calls to delivery-service, authenticated with the service token. Publish and
+ * history answers are relayed as they are (status, problem bodies and {@code Retry-After}
+ * included); streams are read line by line with Reactor's demand, so a slow reader slows the
+ * upstream instead of filling memory. An unreachable delivery becomes {@code 503 unavailable}.
+ */
+@Component
+class DeliveryClient {
+
+    private static final Logger log = LoggerFactory.getLogger(DeliveryClient.class);
+    private static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
+
+    private final WebClient web;
+    private final GatewayProperties properties;
+    private final JsonMapper json;
+
+    DeliveryClient(WebClient.Builder builder, GatewayProperties properties, JsonMapper json) {
+        HttpClient http = HttpClient.create(ConnectionProvider.builder("delivery")
+                        .maxConnections(500)
+                        .pendingAcquireMaxCount(10_000)
+                        .build())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis());
+        this.web = builder.clone()
+                .baseUrl(properties.deliveryUrl())
+                .clientConnector(new ReactorClientHttpConnector(http))
+                .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + (properties.serviceToken() == null ? "" : properties.serviceToken()))
+                .build();
+        this.properties = properties;
+        this.json = json;
+    }
+
+    /** Forwards a publish: the body, its content type and the CloudEvents/trace headers. Not retried: producers retry with their ids. */
+    Mono<ResponseEntity<byte[]>> publish(String tenant, String topic, HttpHeaders inbound, byte[] body) {
+        return web.post().uri("/internal/v1/tenants/{tenant}/topics/{topic}/events", tenant, topic)
+                .headers(out -> inbound.forEach((name, values) -> {
+                    String lower = name.toLowerCase(Locale.ROOT);
+                    if (lower.startsWith(Headers.CE_PREFIX) || lower.equals(HttpHeaders.CONTENT_TYPE.toLowerCase(Locale.ROOT))
+                            || lower.equals(Headers.TRACEPARENT)) {
+                        out.put(name, values);
+                    }
+                }))
+                .bodyValue(body)
+                .exchangeToMono(this::relay)
+                .timeout(properties.requestTimeout())
+                .onErrorMap(DeliveryClient::unavailable);
+    }
+
+    /** A history page, relayed; retried once on a connection failure (reads are safe to repeat). */
+    Mono<ResponseEntity<byte[]>> history(String tenant, String topic, long after, int limit, int partition) {
+        return web.get().uri(b -> b.path("/internal/v1/tenants/{tenant}/topics/{topic}/events")
+                        .queryParam("after", after).queryParam("limit", limit).queryParam("partition", partition)
+                        .build(tenant, topic))
+                .exchangeToMono(this::relay)
+                .retryWhen(Retry.backoff(1, Duration.ofMillis(100)).filter(WebClientRequestException.class::isInstance))
+                .timeout(properties.requestTimeout())
+                .onErrorMap(DeliveryClient::unavailable);
+    }
+
+    /** The live stream; fails with the upstream's problem (e.g. topic_not_found) before the first line. */
+    Flux<StreamLine> stream(String tenant, String topic, String after) {
+        return web.get().uri(b -> {
+                    b.path("/internal/v1/tenants/{tenant}/topics/{topic}/stream");
+                    if (after != null) {
+                        b.queryParam("after", after);
+                    }
+                    return b.build(tenant, topic);
+                })
+                .accept(NDJSON)
+                .exchangeToFlux(response -> response.statusCode().is2xxSuccessful()
+                        ? response.bodyToFlux(String.class)
+                        : response.bodyToMono(byte[].class).defaultIfEmpty(new byte[0])
+                                .flatMapMany(body -> Flux.error(problem(response, body))))
+                .filter(line -> !line.isBlank())
+                .map(StreamLine::parse)
+                .onErrorMap(DeliveryClient::unavailable);
+    }
+
+    private Mono<ResponseEntity<byte[]>> relay(ClientResponse response) {
+        return response.bodyToMono(byte[].class).defaultIfEmpty(new byte[0]).map(body -> {
+            ResponseEntity.BodyBuilder out = ResponseEntity.status(response.statusCode());
+            response.headers().contentType().ifPresent(out::contentType);
+            response.headers().header(Headers.RETRY_AFTER).forEach(v -> out.header(Headers.RETRY_AFTER, v));
+            return out.body(body);
+        });
+    }
+
+    /** An upstream problem body as our own exception, keeping its code and detail. */
+    private SwitchboardException problem(ClientResponse response, byte[] body) {
+        try {
+            JsonNode node = json.readTree(body);
+            ErrorCode code = ErrorCode.fromCode(node.path("code").asString("")).orElse(ErrorCode.UNAVAILABLE);
+            if (code == ErrorCode.UNAUTHENTICATED) {
+                log.warn("delivery-service rejected this gateway's service token: check SWITCHBOARD_SERVICE_TOKEN");
+                return new SwitchboardException(ErrorCode.UNAVAILABLE, "The event log is unavailable; retry shortly.");
+            }
+            return new SwitchboardException(code, node.path("detail").asString(code.title()));
+        } catch (RuntimeException e) {
+            return new SwitchboardException(ErrorCode.UNAVAILABLE, "The event log answered " + response.statusCode().value() + ".");
+        }
+    }
+
+    private static Throwable unavailable(Throwable e) {
+        if (e instanceof SwitchboardException) {
+            return e;
+        }
+        if (e instanceof TimeoutException) {
+            return new SwitchboardException(ErrorCode.UNAVAILABLE, "The event log did not answer in time; retry shortly.", e);
+        }
+        log.warn("delivery-service call failed: {}", e.toString());
+        return new SwitchboardException(ErrorCode.UNAVAILABLE, "The event log is unavailable; retry shortly.", e);
+    }
+}

@@ -1,0 +1,200 @@
+package dev.switchboard.gateway;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import tools.jackson.databind.JsonNode;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The public REST edge end to end: real gateway → real delivery → real registry → real PostgreSQL. */
+class GatewayRestIntegrationTests {
+
+    static TestPlatform platform;
+    static TestPlatform.Key publisher;
+    static TestPlatform.Key subscriber;
+    static TestPlatform.Key both;
+    static TestPlatform.Key otherTenant;
+    static WebTestClient gateway;
+
+    @BeforeAll
+    static void start() {
+        platform = TestPlatform.start(1);
+        platform.createTenant("acme");
+        platform.createTenant("globex");
+        publisher = platform.createKey("acme", "publish");
+        subscriber = platform.createKey("acme", "subscribe");
+        both = platform.createKey("acme", "publish", "subscribe");
+        otherTenant = platform.createKey("globex", "publish", "subscribe");
+        platform.declareTopic("acme", "orders", Map.of());
+        platform.declareTopic("acme", "chat.*", Map.of("maxPayloadBytes", 100, "schemaVersions", Map.of("min", 1, "max", 2)));
+        gateway = platform.gatewayClient(0);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    private WebTestClient.ResponseSpec publish(TestPlatform.Key key, String topic, String contentType, String body) {
+        WebTestClient.RequestBodySpec request = gateway.post().uri("/v1/topics/{t}/events", topic)
+                .contentType(MediaType.parseMediaType(contentType));
+        if (key != null) {
+            request = request.header("Authorization", key.bearer());
+        }
+        return request.bodyValue(body).exchange();
+    }
+
+    private long head(String topic) {
+        JsonNode page = gateway.get().uri("/v1/topics/{t}/events?after=0", topic).header("Authorization", subscriber.bearer())
+                .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody();
+        return page.get("head").asLong();
+    }
+
+    private static Consumer<WebTestClient.BodyContentSpec> problem(String code) {
+        return body -> body.jsonPath("$.code").isEqualTo(code)
+                .jsonPath("$.type").isEqualTo("urn:switchboard:problem:" + code)
+                .jsonPath("$.status").exists().jsonPath("$.detail").exists();
+    }
+
+    @Test
+    void publishThenReadBack() {
+        publish(publisher, "orders", "application/cloudevents+json", "{\"id\":\"e2e-1\",\"type\":\"order.created\",\"data\":{\"total\":12.5}}")
+                .expectStatus().isCreated()
+                .expectBody().jsonPath("$.id").isEqualTo("e2e-1").jsonPath("$.duplicate").isEqualTo(false);
+        publish(publisher, "orders", "application/json", "{\"id\":\"e2e-1\",\"type\":\"order.created\",\"data\":{\"total\":12.5}}")
+                .expectStatus().isOk().expectBody().jsonPath("$.duplicate").isEqualTo(true);
+        gateway.get().uri("/v1/topics/orders/events?after=0&limit=10").header("Authorization", subscriber.bearer())
+                .exchange().expectStatus().isOk()
+                .expectBody()
+                .jsonPath("$.events[?(@.id == 'e2e-1')].data.total").isEqualTo(12.5)
+                .jsonPath("$.events[?(@.id == 'e2e-1')].tenant").isEqualTo("acme")
+                .jsonPath("$.head").value(h -> assertThat(((Number) h).longValue()).isPositive());
+    }
+
+    @Test
+    void patternCreatedTopicsWorkAndEnforceTheirSettings() {
+        long before = head("chat.room-1");
+        publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":2,\"data\":\"hi\"}").expectStatus().isCreated();
+        publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":3,\"data\":\"hi\"}")
+                .expectStatus().isEqualTo(422).expectBody().jsonPath("$.code").isEqualTo("unsupported_schema_version");
+        publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"data\":\"" + "x".repeat(200) + "\"}")
+                .expectStatus().isEqualTo(413).expectBody().jsonPath("$.code").isEqualTo("payload_too_large");
+        assertThat(head("chat.room-1")).isEqualTo(before + 1);
+    }
+
+    @Test
+    void badInputGetsItsProblemAndStoresNothing() {
+        long before = head("orders");
+        publish(both, "orders", "application/json", "{not json").expectStatus().isBadRequest()
+                .expectHeader().contentType("application/problem+json").expectBody().consumeWith(r -> { })
+                .jsonPath("$.code").isEqualTo("invalid_request");
+        publish(both, "orders", "text/plain", "hello").expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.code").isEqualTo("invalid_request");
+        publish(both, "orders", "application/json", "{\"type\":\"t\",\"ttl\":-5}").expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("ttl"));
+        publish(both, "orders", "application/json", "{\"type\":\"t\",\"id\":\"" + "i".repeat(129) + "\"}").expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("id"));
+        publish(both, "orders", "application/json", "{\"data\":1}").expectStatus().isBadRequest();
+        publish(both, "orders", "application/json", "{\"type\":\"t\",\"seq\":5}").expectStatus().isBadRequest();
+        StringBuilder big = new StringBuilder("[");
+        for (int i = 0; i < 1001; i++) {
+            big.append(i == 0 ? "" : ",").append("{\"type\":\"t\"}");
+        }
+        publish(both, "orders", "application/cloudevents-batch+json", big.append(']').toString())
+                .expectStatus().isEqualTo(413).expectBody().jsonPath("$.code").isEqualTo("payload_too_large");
+        publish(both, "orders", "application/cloudevents-batch+json", "[{\"type\":\"ok\"},{\"type\":\"ok\",\"ttl\":\"soon\"}]")
+                .expectStatus().isBadRequest();
+        publish(both, "orders", "application/json", "{\"type\":\"t\",\"data\":\"" + "x".repeat(9 * 1024 * 1024) + "\"}")
+                .expectStatus().isEqualTo(413).expectBody().jsonPath("$.code").isEqualTo("payload_too_large");
+        publish(both, "no-such-topic", "application/json", "{\"type\":\"t\"}").expectStatus().isNotFound()
+                .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
+        publish(both, "Bad..Name", "application/json", "{\"type\":\"t\"}").expectStatus().isBadRequest();
+        assertThat(head("orders")).isEqualTo(before);
+    }
+
+    @Test
+    void credentialsAndScopesAreEnforced() {
+        long before = head("orders");
+        publish(null, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isUnauthorized()
+                .expectBody().jsonPath("$.code").isEqualTo("unauthenticated");
+        gateway.post().uri("/v1/topics/orders/events").header("Authorization", "Bearer sb_key_nope_nope")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isUnauthorized();
+        gateway.post().uri("/v1/topics/orders/events").header("Authorization", "Bearer " + TestPlatform.ADMIN_TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isUnauthorized();
+        publish(subscriber, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isForbidden()
+                .expectBody().jsonPath("$.code").isEqualTo("forbidden");
+        gateway.get().uri("/v1/topics/orders/events").header("Authorization", publisher.bearer())
+                .exchange().expectStatus().isForbidden();
+        // Another tenant's credential names its own tenant's "orders", which does not exist.
+        publish(otherTenant, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isNotFound()
+                .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
+        assertThat(head("orders")).isEqualTo(before);
+    }
+
+    @Test
+    void aRevokedKeyFailsWithinOneSecond() {
+        TestPlatform.Key doomed = platform.createKey("acme", "publish");
+        publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated();
+        platform.revokeKey("acme", doomed);
+        long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+        int status;
+        do {
+            status = publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").returnResult(String.class).getStatus().value();
+        } while (status != 401 && System.nanoTime() < deadline);
+        assertThat(status).isEqualTo(401);
+    }
+
+    @Test
+    void serverSentEventsCarryTheSeqAsIdAndResumeWithLastEventId() {
+        platform.declareTopic("acme", "feed", Map.of());
+        for (int i = 1; i <= 5; i++) {
+            publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":" + i + "}").expectStatus().isCreated();
+        }
+        WebClient client = WebClient.builder().baseUrl(platform.gatewayUrl(0)).defaultHeader("Authorization", subscriber.bearer()).build();
+        ParameterizedTypeReference<ServerSentEvent<String>> sse = new ParameterizedTypeReference<>() {
+        };
+        List<ServerSentEvent<String>> first = client.get().uri("/v1/topics/feed/stream?after=0").accept(MediaType.TEXT_EVENT_STREAM)
+                .retrieve().bodyToFlux(sse).filter(e -> e.event() == null && e.data() != null).take(5)
+                .collectList().block(Duration.ofSeconds(20));
+        assertThat(first).extracting(ServerSentEvent::id).containsExactly("1", "2", "3", "4", "5");
+        assertThat(first.get(0).data()).contains("\"seq\":1");
+
+        // A reconnect with Last-Event-ID: 3 gets 4 and 5, then what is published afterwards.
+        Flux<ServerSentEvent<String>> resumed = client.get().uri("/v1/topics/feed/stream?after=0").header("Last-Event-ID", "3")
+                .accept(MediaType.TEXT_EVENT_STREAM).retrieve().bodyToFlux(sse)
+                .filter(e -> e.event() == null && e.data() != null).take(3);
+        Mono<Void> later = Mono.delay(Duration.ofMillis(500))
+                .publishOn(Schedulers.boundedElastic())
+                .then(Mono.fromRunnable(() -> publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":6}")
+                        .expectStatus().isCreated()));
+        List<ServerSentEvent<String>> rest = Flux.merge(resumed.collectList().flux(), later.then(Mono.<List<ServerSentEvent<String>>>empty()).flux())
+                .blockFirst(Duration.ofSeconds(20));
+        assertThat(rest).extracting(ServerSentEvent::id).containsExactly("4", "5", "6");
+    }
+
+    @Test
+    void streamingAnUnknownTopicIsAProblemNotAnEmptyStream() {
+        gateway.get().uri("/v1/topics/nothing-here/stream").header("Authorization", subscriber.bearer())
+                .accept(MediaType.TEXT_EVENT_STREAM)
+                .exchange().expectStatus().isNotFound()
+                .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
+    }
+}

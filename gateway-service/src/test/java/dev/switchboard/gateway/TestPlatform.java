@@ -1,0 +1,134 @@
+package dev.switchboard.gateway;
+
+import dev.switchboard.delivery.DeliveryApplication;
+import dev.switchboard.registry.RegistryApplication;
+import dev.switchboard.testsupport.TestDatabase;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.JsonNode;
+
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real platform for end-to-end tests: registry-service, delivery-service and one or more
+ * gateways, each its own Spring application on a random loopback port, sharing one real
+ * PostgreSQL database (each in its own schema) and one service token — as in production, minus
+ * the network.
+ */
+public final class TestPlatform implements AutoCloseable {
+
+    public static final String ADMIN_TOKEN = "test-admin-token";
+    public static final String SERVICE_TOKEN = "test-service-token";
+
+    private final List<ConfigurableApplicationContext> contexts = new ArrayList<>();
+    private final ConfigurableApplicationContext registry;
+    private final ConfigurableApplicationContext delivery;
+    private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
+
+    private TestPlatform(int gatewayCount, String... gatewayArgs) {
+        String secretKey = Base64.getEncoder().encodeToString(random(32));
+        String database = "--switchboard.database.url=" + TestDatabase.get().uri().toUriString();
+        registry = start(RegistryApplication.application().run(
+                "--server.port=0", "--server.address=127.0.0.1", database,
+                "--switchboard.registry.admin-token=" + ADMIN_TOKEN,
+                "--switchboard.registry.service-token=" + SERVICE_TOKEN,
+                "--switchboard.registry.secret-key=" + secretKey));
+        String registryUrl = "--switchboard.registry-client.base-url=" + url(registry);
+        String clientToken = "--switchboard.registry-client.service-token=" + SERVICE_TOKEN;
+        delivery = start(DeliveryApplication.application().run(
+                "--server.port=0", "--server.address=127.0.0.1", database, registryUrl, clientToken,
+                "--switchboard.delivery.service-token=" + SERVICE_TOKEN));
+        for (int i = 0; i < gatewayCount; i++) {
+            List<String> args = new ArrayList<>(List.of("--server.port=0", "--server.address=127.0.0.1", registryUrl, clientToken,
+                    "--switchboard.gateway.delivery-url=" + url(delivery),
+                    "--switchboard.gateway.service-token=" + SERVICE_TOKEN));
+            args.addAll(List.of(gatewayArgs));
+            gateways.add(start(GatewayApplication.application().run(args.toArray(String[]::new))));
+        }
+    }
+
+    public static TestPlatform start(int gateways, String... gatewayArgs) {
+        return new TestPlatform(gateways, gatewayArgs);
+    }
+
+    private ConfigurableApplicationContext start(ConfigurableApplicationContext context) {
+        contexts.add(context);
+        return context;
+    }
+
+    public static String url(ConfigurableApplicationContext context) {
+        return "http://127.0.0.1:" + context.getEnvironment().getProperty("local.server.port");
+    }
+
+    public String gatewayUrl(int i) {
+        return url(gateways.get(i));
+    }
+
+    public ConfigurableApplicationContext gateway(int i) {
+        return gateways.get(i);
+    }
+
+    public WebTestClient gatewayClient(int i) {
+        return WebTestClient.bindToServer().baseUrl(gatewayUrl(i)).responseTimeout(Duration.ofSeconds(30)).build();
+    }
+
+    public WebTestClient admin() {
+        return WebTestClient.bindToServer().baseUrl(url(registry)).responseTimeout(Duration.ofSeconds(30))
+                .defaultHeader("Authorization", "Bearer " + ADMIN_TOKEN).build();
+    }
+
+    /** Creates a tenant; returns its client secret. */
+    public String createTenant(String id) {
+        JsonNode created = admin().post().uri("/admin/v1/tenants").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("id", id, "name", id))
+                .exchange().expectStatus().isCreated()
+                .expectBody(JsonNode.class).returnResult().getResponseBody();
+        return created.get("clientSecret").asString();
+    }
+
+    /** An API key as created: its id (for revocation) and the key itself. */
+    public record Key(String id, String key) {
+        public String bearer() {
+            return "Bearer " + key;
+        }
+    }
+
+    /** Creates an API key with the given scopes. */
+    public Key createKey(String tenant, String... scopes) {
+        JsonNode created = admin().post().uri("/admin/v1/tenants/{t}/keys", tenant).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("name", "test", "scopes", List.of(scopes)))
+                .exchange().expectStatus().isCreated()
+                .expectBody(JsonNode.class).returnResult().getResponseBody();
+        return new Key(created.get("id").asString(), created.get("key").asString());
+    }
+
+    public void declareTopic(String tenant, String nameOrPattern, Map<String, Object> settings) {
+        admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", tenant, nameOrPattern).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(settings)
+                .exchange().expectStatus().is2xxSuccessful();
+    }
+
+    public void revokeKey(String tenant, Key key) {
+        admin().delete().uri("/admin/v1/tenants/{t}/keys/{id}", tenant, key.id())
+                .exchange().expectStatus().isNoContent();
+    }
+
+    @Override
+    public void close() {
+        for (int i = contexts.size() - 1; i >= 0; i--) {
+            contexts.get(i).close();
+        }
+    }
+
+    private static byte[] random(int n) {
+        byte[] b = new byte[n];
+        new SecureRandom().nextBytes(b);
+        return b;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.switchboard.registryclient;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.registry.ClientSecrets;
+import dev.switchboard.contracts.registry.KeyPrincipal;
+import dev.switchboard.contracts.registry.RegistryChange;
+import dev.switchboard.contracts.registry.ResolvedTopic;
+import dev.switchboard.contracts.registry.TenantQuotas;
+import dev.switchboard.platform.problem.SwitchboardException;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The {@link RegistryClient} of every service: WebClient calls to registry-service's internal API
+ * behind a Caffeine cache that the registry's change feed keeps correct.
+ *
+ * <p>{@link #start()} opens the feed (Spring does it through the auto-configuration's lifecycle);
+ * {@link #close()} stops it. Lookups work before {@code start()} and after a feed loss, but then
+ * nothing older than {@code degradedMaxAge} is served.
+ *
+ * <p>Metrics: {@code switchboard.registry.client.requests} (timer; tags {@code call},
+ * {@code outcome}), {@code switchboard.registry.client.feed.disconnects} (counter; tag
+ * {@code reason}: {@code broken|silent|closed|rejected}), {@code switchboard.registry.client.feed.healthy}
+ * (gauge) and Caffeine's {@code cache.gets}/{@code cache.size}/{@code cache.evictions}… with
+ * {@code cache=switchboard.registry-client}.
+ */
+public class CachingRegistryClient implements RegistryClient, AutoCloseable {
+
+    /**
+     * The tenant of a {@code TENANT} change that means "anything may have changed: drop
+     * everything". The registry sends it when it cannot replay from the requested id; this client
+     * also emits it on {@link #changes()} whenever the feed (re)opens.
+     */
+    public static final String RESET_TENANT = "*";
+
+    private final RegistryHttp http;
+    private final RegistryCache cache;
+    private final ChangeFeed feed;
+
+    /**
+     * @param webClientBuilder the application's builder (codecs, observation); cloned, not changed
+     * @param meters           where the client's metrics go
+     */
+    public CachingRegistryClient(WebClient.Builder webClientBuilder, RegistryClientProperties properties, MeterRegistry meters) {
+        this.http = new RegistryHttp(webClientBuilder, properties, meters);
+        this.cache = new RegistryCache(properties, meters, this::servableAgeNanos);
+        this.feed = new ChangeFeed(http, cache, properties, meters);
+    }
+
+    /** Opens the change feed. Idempotent. */
+    public void start() {
+        feed.start();
+    }
+
+    /** Stops the change feed and completes {@link #changes()}. Idempotent; the client cannot be restarted. */
+    @Override
+    public void close() {
+        feed.stop();
+    }
+
+    /** True between {@link #start()} and {@link #close()}. */
+    public boolean isRunning() {
+        return feed.running();
+    }
+
+    /** True while the change feed is open and recent enough to vouch for cached answers (for health checks). */
+    public boolean feedHealthy() {
+        return feed.healthy();
+    }
+
+    @Override
+    public Mono<KeyPrincipal> resolveKey(String apiKey) {
+        if (apiKey == null || apiKey.isBlank()) {
+            return Mono.error(() -> new SwitchboardException(ErrorCode.UNAUTHENTICATED, "An API key is required."));
+        }
+        return cache.get(CacheKey.ApiKey.of(apiKey), KeyPrincipal.class, () -> http.resolveKey(apiKey));
+    }
+
+    @Override
+    public Mono<ResolvedTopic> resolveTopic(String tenant, String topic) {
+        Objects.requireNonNull(tenant, "tenant");
+        Objects.requireNonNull(topic, "topic");
+        return cache.get(new CacheKey.Topic(tenant, topic), ResolvedTopic.class, () -> http.resolveTopic(tenant, topic));
+    }
+
+    @Override
+    public Mono<ClientSecrets> clientSecrets(String tenant) {
+        Objects.requireNonNull(tenant, "tenant");
+        return cache.get(new CacheKey.Secrets(tenant), ClientSecrets.class, () -> http.clientSecrets(tenant));
+    }
+
+    @Override
+    public Mono<TenantQuotas> quotas(String tenant) {
+        Objects.requireNonNull(tenant, "tenant");
+        return cache.get(new CacheKey.Quotas(tenant), TenantQuotas.class, () -> http.quotas(tenant));
+    }
+
+    @Override
+    public Flux<RegistryChange> changes() {
+        return feed.changes();
+    }
+
+    private long servableAgeNanos() {
+        return feed.servableAgeNanos();
+    }
+
+    /** The last change id seen: where the feed resumes. */
+    long lastChangeId() {
+        return feed.lastId();
+    }
+
+    Set<CacheKey> cacheKeys() {
+        return cache.keys();
+    }
+}

@@ -1,0 +1,47 @@
+package dev.switchboard.registryclient;
+
+import dev.switchboard.contracts.registry.ClientSecrets;
+import dev.switchboard.contracts.registry.KeyPrincipal;
+import dev.switchboard.contracts.registry.RegistryChange;
+import dev.switchboard.contracts.registry.ResolvedTopic;
+import dev.switchboard.contracts.registry.TenantQuotas;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * What the other services ask registry-service. Every failure is a
+ * {@link dev.switchboard.platform.problem.SwitchboardException} carrying a code of the catalog:
+ * {@code UNAUTHENTICATED} for an unknown or revoked API key, {@code TOPIC_NOT_FOUND} when no topic
+ * or pattern matches, {@code NOT_FOUND} for an unknown tenant, {@code INVALID_REQUEST} for a name
+ * the registry rejects, {@code UNAVAILABLE} when the registry cannot be reached in time, fails, or
+ * rejects this service's token. Answers may come from a cache, but a change in the registry is seen
+ * within one second.
+ */
+public interface RegistryClient {
+
+    /** The principal of a tenant API key ({@code sb_…}); the key itself is never cached or logged. */
+    Mono<KeyPrincipal> resolveKey(String apiKey);
+
+    /** The effective settings of a concrete topic name: its own declaration or the most specific pattern. */
+    Mono<ResolvedTopic> resolveTopic(String tenant, String topic);
+
+    /** The secrets that may have signed the tenant's browser JWTs, current first. */
+    Mono<ClientSecrets> clientSecrets(String tenant);
+
+    /** The tenant's limits. */
+    Mono<TenantQuotas> quotas(String tenant);
+
+    /**
+     * A hot view of the registry's change feed, shared by all subscribers, for callers that keep
+     * state of their own (the gateway closing the sockets of a deleted tenant). Each change is
+     * passed on after this client's own cache has dropped what it affects, so a lookup made in
+     * reaction sees the new state. Heartbeats are not passed on. A {@code TENANT} change means the
+     * tenant changed in any way (look it up again to tell a deletion); one with tenant
+     * {@link CachingRegistryClient#RESET_TENANT} means "anything may have changed": drop everything
+     * derived from the registry. One is emitted whenever the feed (re)opens, since changes may have
+     * been missed in between. Each subscriber has a bounded buffer; one that falls too far behind
+     * gets an error and should drop its state and resubscribe. Signals arrive on the feed's I/O
+     * thread: {@code publishOn} before slow work. Completes when the client is closed.
+     */
+    Flux<RegistryChange> changes();
+}
