@@ -98,6 +98,26 @@ class StandaloneLauncherIntegrationTests {
             }
             assertThat(get(registryPort, "/actuator/health/readiness").body()).contains("\"UP\"");
             assertThat(get(registryPort, "/admin/v1/tenants").statusCode()).isEqualTo(401);
+            int gatewayPort = Integer.parseInt(env.get("GATEWAY_PORT"));
+            int deliveryPort = Integer.parseInt(env.get("DELIVERY_PORT"));
+            assertThat(get(deliveryPort, "/actuator/health/readiness").body()).contains("\"UP\"");
+            assertThat(get(gatewayPort, "/actuator/health/readiness").body()).contains("\"UP\"");
+
+            // The README's flow, end to end through the one process: tenant, key, topic, publish, read back.
+            assertThat(send("POST", registryPort, "/admin/v1/tenants", adminToken, "{\"id\":\"acme\",\"name\":\"Acme\"}").statusCode())
+                    .isEqualTo(201);
+            String created = send("POST", registryPort, "/admin/v1/tenants/acme/keys", adminToken,
+                    "{\"name\":\"backend\",\"scopes\":[\"publish\",\"subscribe\"]}").body();
+            String key = created.replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
+            assertThat(send("PUT", registryPort, "/admin/v1/tenants/acme/topics/orders", adminToken, "{}").statusCode()).isEqualTo(201);
+            HttpResponse<String> published = send("POST", gatewayPort, "/v1/topics/orders/events", key,
+                    "{\"id\":\"order-1\",\"type\":\"order.created\",\"data\":{\"total\":42}}");
+            assertThat(published.statusCode()).isEqualTo(201);
+            assertThat(published.body()).contains("\"seq\":1");
+            HttpResponse<String> history = send("GET", gatewayPort, "/v1/topics/orders/events?after=0", key, null);
+            assertThat(history.body()).contains("\"id\":\"order-1\"", "\"total\":42", "\"head\":1");
+            assertThat(output).doesNotContain("Using generated security password");
+
             assertThat(output).contains("registry-service", "http://127.0.0.1:" + registryPort, database.toString())
                     .doesNotContain(adminToken, "Admin token (generated");
             // Only the secrets it had to make are in the data folder.
@@ -153,6 +173,18 @@ class StandaloneLauncherIntegrationTests {
             assertThat(rs.getString(1)).isEqualTo("before restart");
         }
         second.stopGracefully();
+    }
+
+    private HttpResponse<String> send(String method, int port, String path, String bearer, String json)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + bearer)
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        if (json != null) {
+            request.header("Content-Type", "application/json");
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {

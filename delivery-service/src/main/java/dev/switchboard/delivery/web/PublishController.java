@@ -110,7 +110,7 @@ class PublishController {
     }
 
     private String resultJson(PublishResult r) {
-        return json.writeValueAsString(Map.of("id", r.id(), "seq", r.seq(), "partition", r.partition(), "duplicate", r.duplicate()));
+        return json.writeValueAsString(r);
     }
 
     private <T> T read(byte[] bytes, TypeReference<T> type, String expectation) {
