@@ -66,6 +66,10 @@ public final class TestPlatform implements AutoCloseable {
         return "http://127.0.0.1:" + context.getEnvironment().getProperty("local.server.port");
     }
 
+    public String deliveryUrl() {
+        return url(delivery);
+    }
+
     public String gatewayUrl(int i) {
         return url(gateways.get(i));
     }

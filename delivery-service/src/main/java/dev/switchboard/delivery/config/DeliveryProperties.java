@@ -15,7 +15,6 @@ import java.time.Duration;
  * @param maxBatchEvents        most events one group-commit transaction carries
  * @param maxConcurrentCommits  group-commit transactions in flight at once (each holds one connection)
  * @param maxQueuedEvents       accepted-but-uncommitted events an instance holds before it answers 503
- * @param maxRequestBytes       largest publish request body (a whole batch included)
  * @param maxBatchSize          most events in one batch request ({@code PROTOCOL.md}: 1000)
  * @param pageSize              rows one stream read fetches at most
  * @param pollInterval          how often a caught-up stream re-checks the log even without a NOTIFY (covers a lost notification)
@@ -29,7 +28,6 @@ public record DeliveryProperties(
         @Min(1) @Max(10_000) int maxBatchEvents,
         @Min(1) @Max(64) int maxConcurrentCommits,
         @Min(1) int maxQueuedEvents,
-        @Min(1024) int maxRequestBytes,
         @Min(1) @Max(1000) int maxBatchSize,
         @Min(1) @Max(10_000) int pageSize,
         @NotNull Duration pollInterval,
@@ -39,7 +37,6 @@ public record DeliveryProperties(
     public static final int DEFAULT_MAX_BATCH_EVENTS = 2000;
     public static final int DEFAULT_MAX_CONCURRENT_COMMITS = 4;
     public static final int DEFAULT_MAX_QUEUED_EVENTS = 50_000;
-    public static final int DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024;
     public static final int DEFAULT_MAX_BATCH_SIZE = 1000;
     public static final int DEFAULT_PAGE_SIZE = 500;
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
@@ -50,7 +47,6 @@ public record DeliveryProperties(
         maxBatchEvents = maxBatchEvents == 0 ? DEFAULT_MAX_BATCH_EVENTS : maxBatchEvents;
         maxConcurrentCommits = maxConcurrentCommits == 0 ? DEFAULT_MAX_CONCURRENT_COMMITS : maxConcurrentCommits;
         maxQueuedEvents = maxQueuedEvents == 0 ? DEFAULT_MAX_QUEUED_EVENTS : maxQueuedEvents;
-        maxRequestBytes = maxRequestBytes == 0 ? DEFAULT_MAX_REQUEST_BYTES : maxRequestBytes;
         maxBatchSize = maxBatchSize == 0 ? DEFAULT_MAX_BATCH_SIZE : maxBatchSize;
         pageSize = pageSize == 0 ? DEFAULT_PAGE_SIZE : pageSize;
         pollInterval = pollInterval == null ? DEFAULT_POLL_INTERVAL : pollInterval;

@@ -3,6 +3,7 @@ package dev.switchboard.delivery.stream;
 import dev.switchboard.delivery.config.DeliveryProperties;
 import dev.switchboard.delivery.log.EventReader;
 import dev.switchboard.delivery.log.LogItem;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -26,11 +27,13 @@ public class LogStreams {
     private final HeadNotifier notifier;
     private final DeliveryProperties properties;
     private final AtomicInteger open = new AtomicInteger();
+    private final MeterRegistry meters;
 
     LogStreams(EventReader reader, HeadNotifier notifier, DeliveryProperties properties, MeterRegistry meters) {
         this.reader = reader;
         this.notifier = notifier;
         this.properties = properties;
+        this.meters = meters;
         meters.gauge("switchboard.delivery.streams.open", open);
     }
 
@@ -67,10 +70,17 @@ public class LogStreams {
      */
     private Flux<LogItem> drain(String tenant, String topic, int partition, AtomicLong cursor) {
         int size = properties.pageSize();
+        Counter rowsRead = Counter.builder("switchboard.delivery.stream.rows.read")
+                .description("Log rows read by live streams (a slow reader keeps this behind the head)")
+                .tag("tenant", tenant)
+                .register(meters);
         return Mono.defer(() -> reader.page(tenant, topic, partition, cursor.get(), size))
                 .expand(page -> page.rowsRead() < size ? Mono.empty()
                         : reader.page(tenant, topic, partition, page.cursor(), size))
-                .doOnNext(page -> cursor.set(page.cursor()))
+                .doOnNext(page -> {
+                    cursor.set(page.cursor());
+                    rowsRead.increment(page.rowsRead());
+                })
                 .concatMapIterable(EventReader.Page::items, 1);
     }
 }
