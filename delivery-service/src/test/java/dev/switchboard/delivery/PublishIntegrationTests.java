@@ -144,7 +144,7 @@ class PublishIntegrationTests {
         declare("acme", "parted", 4);
         List<ObjectNodeResult> results = java.util.Collections.synchronizedList(new ArrayList<>());
         WebClient client = client();
-        Flux.range(0, 400)
+        Flux.range(0, 1600)
                 .flatMap(i -> post(client, "acme", "parted", "{\"type\":\"t\",\"partitionkey\":\"user-" + (i % 37) + "\",\"data\":" + i + "}"), 16)
                 .doOnNext(n -> results.add(new ObjectNodeResult(n.get("partition").asInt(), n.get("seq").asLong())))
                 .blockLast(Duration.ofSeconds(60));
@@ -152,7 +152,7 @@ class PublishIntegrationTests {
         for (int p = 0; p < 4; p++) {
             total += storedSeqsAreGapFree("acme", "parted", p);
         }
-        assertThat(total).isEqualTo(400);
+        assertThat(total).isEqualTo(1600);
         assertThat(results.stream().map(ObjectNodeResult::partition).distinct().count()).isGreaterThan(1);
     }
 
@@ -206,6 +206,26 @@ class PublishIntegrationTests {
                 .exchange().expectStatus().isUnauthorized()
                 .expectBody().jsonPath("$.code").isEqualTo("unauthenticated");
         assertThat(rows("acme", "guarded")).isZero();
+    }
+
+    @Test
+    void metricsCountPublishesBatchesAndRejectsByTenantNeverByTopic() {
+        declare("metered", "secret-topic-name", 1);
+        web.post().uri(events("metered", "secret-topic-name")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isCreated();
+        web.post().uri(events("metered", "secret-topic-name")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\",\"ttl\":-1}")
+                .exchange().expectStatus().isBadRequest();
+        String metrics = web.get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        assertThat(metrics)
+                .containsPattern("switchboard_delivery_publish_seconds_count\\{[^}]*outcome=\"accepted\"[^}]*tenant=\"metered\"")
+                .containsPattern("switchboard_delivery_events_published_total\\{[^}]*tenant=\"metered\"[^}]*} 1")
+                .containsPattern("switchboard_delivery_publish_rejected_total\\{[^}]*code=\"invalid_request\"[^}]*tenant=\"metered\"")
+                .contains("switchboard_delivery_commit_batch_size_count")
+                .contains("switchboard_delivery_streams_open")
+                .doesNotContain("secret-topic-name");
     }
 
     private long rows(String tenant, String topic) throws Exception {
