@@ -62,8 +62,9 @@ public class HeadNotifier implements SmartLifecycle {
     }
 
     private Flux<Head> listen() {
-        // Every (re)connect may have missed notifications: streams re-read on their poll timer.
-        return PgListen.payloads(connectionFactory, CHANNEL, () -> log.debug("Listening on {}", CHANNEL))
+        // A (re)connect may have missed notifications: streams re-read on their poll timer anyway.
+        return PgListen.payloads(connectionFactory, CHANNEL)
+                .filter(payload -> !payload.equals(PgListen.LISTENING))
                 .map(HeadNotifier::parse);
     }
 

@@ -16,12 +16,16 @@ public final class PgListen {
     private PgListen() {
     }
 
+    /** The first element of every {@link #payloads} flux: LISTEN is now in effect. */
+    public static final String LISTENING = "";
+
     /**
-     * The payloads of {@code NOTIFY channel} from the moment {@code LISTEN} has run. The flux
-     * ERRORS when the connection closes or fails, so callers can {@code retryWhen} to reconnect.
-     * {@code onListening} runs once LISTEN is in effect (before any payload).
+     * {@link #LISTENING} once {@code LISTEN} is in effect — anything committed before it may have
+     * been missed, so callers re-read then — followed by the payloads of {@code NOTIFY channel}.
+     * The flux ERRORS when the connection closes or fails, so callers can {@code retryWhen} to
+     * reconnect.
      */
-    public static Flux<String> payloads(ConnectionFactory factory, String channel, Runnable onListening) {
+    public static Flux<String> payloads(ConnectionFactory factory, String channel) {
         if (!channel.matches("[a-z_][a-z0-9_]*")) {
             throw new IllegalArgumentException("channel must be a plain identifier: " + channel);
         }
@@ -30,9 +34,9 @@ public final class PgListen {
                 Mono.from(direct.create()).cast(PostgresqlConnection.class),
                 connection -> connection.createStatement("LISTEN " + channel).execute()
                         .flatMap(PostgresqlResult::getRowsUpdated)
-                        .then(Mono.fromRunnable(onListening))
-                        .thenMany(connection.getNotifications())
-                        .map(n -> n.getParameter() == null ? "" : n.getParameter())
+                        .thenMany(connection.getNotifications()
+                                .map(n -> n.getParameter() == null ? LISTENING : n.getParameter())
+                                .startWith(LISTENING))
                         .concatWith(Mono.error(() -> new IllegalStateException("LISTEN " + channel + " connection closed"))),
                 connection -> Mono.from(connection.close()));
     }

@@ -1,11 +1,10 @@
 package dev.switchboard.registry.change;
 
+import dev.switchboard.platform.database.PgListen;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.ConnectionFactory;
-import io.r2dbc.spi.Wrapped;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -44,8 +43,8 @@ class ChangeNotifications implements SmartLifecycle {
     private final Counter failures;
     private volatile Disposable listening;
 
-    ChangeNotifications(ConnectionFactory pooled, MeterRegistry meters) {
-        this.connections = unpooled(pooled);
+    ChangeNotifications(ConnectionFactory connections, MeterRegistry meters) {
+        this.connections = connections;
         this.failures = Counter.builder("registry.changes.listen.failures")
                 .description("Failures of the change feed's LISTEN connection (each followed by a reconnect)")
                 .register(meters);
@@ -69,19 +68,15 @@ class ChangeNotifications implements SmartLifecycle {
     }
 
     private Flux<Long> listenOnce() {
-        return Flux.usingWhen(
-                Mono.from(connections.create()).cast(PostgresqlConnection.class),
-                connection -> connection.createStatement("LISTEN " + ChangeLog.CHANNEL).execute()
-                        .flatMap(result -> result.getRowsUpdated())
-                        .then(Mono.fromRunnable(() -> {
-                            connected.set(true);
-                            log.info("Listening for registry changes");
-                        }))
-                        .thenMany(connection.getNotifications()
-                                .map(notification -> parse(notification.getParameter()))
-                                .startWith(RECONNECTED))
-                        .concatWith(Mono.error(() -> new IllegalStateException("the LISTEN connection closed"))),
-                connection -> Mono.from(connection.close()).onErrorResume(e -> Mono.empty()))
+        return PgListen.payloads(connections, ChangeLog.CHANNEL)
+                .doOnNext(payload -> {
+                    if (payload.equals(PgListen.LISTENING)) {
+                        connected.set(true);
+                        log.info("Listening for registry changes");
+                    }
+                })
+                // LISTENING parses as RECONNECTED: subscribers re-read what committed while nobody listened.
+                .map(ChangeNotifications::parse)
                 .doFinally(signal -> connected.set(false));
     }
 
@@ -127,14 +122,5 @@ class ChangeNotifications implements SmartLifecycle {
     @Override
     public int getPhase() {
         return SmartLifecycle.DEFAULT_PHASE;
-    }
-
-    /** The driver's own factory behind the pool: the LISTEN connection must not be a pooled one. */
-    private static ConnectionFactory unpooled(ConnectionFactory factory) {
-        ConnectionFactory current = factory;
-        while (current instanceof Wrapped<?> wrapped && wrapped.unwrap() instanceof ConnectionFactory inner && inner != current) {
-            current = inner;
-        }
-        return current;
     }
 }
