@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.web.server.context.WebServerGracefulShutdownLifecycle;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -128,7 +127,8 @@ class Sessions implements SmartLifecycle {
 
     @Override
     public int getPhase() {
-        return WebServerGracefulShutdownLifecycle.SMART_LIFECYCLE_PHASE + 512;
+        // Above the web server's graceful shutdown (DEFAULT_PHASE - 1024), so this stops first.
+        return SmartLifecycle.DEFAULT_PHASE - 512;
     }
 
     private long jitter() {
