@@ -2,6 +2,9 @@ package dev.switchboard.gateway.auth;
 
 import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.Scope;
+import dev.switchboard.contracts.names.TopicPattern;
+
+import java.util.List;
 
 /**
  * Who is calling the public edge, and what it may do. Every request acts inside {@link #tenant()}:
@@ -31,6 +34,27 @@ public sealed interface Caller {
         @Override
         public boolean maySubscribe(String topic) {
             return key.has(Scope.SUBSCRIBE);
+        }
+    }
+
+    /**
+     * A browser, by a JWT signed with its tenant's client secret: it may subscribe to and publish on
+     * the topics its {@code subscribe} / {@code publish} claims' patterns match, nothing else.
+     */
+    record Jwt(String tenant, String subject, List<TopicPattern> subscribe, List<TopicPattern> publish) implements Caller {
+        public Jwt {
+            subscribe = List.copyOf(subscribe);
+            publish = List.copyOf(publish);
+        }
+
+        @Override
+        public boolean mayPublish(String topic) {
+            return publish.stream().anyMatch(p -> p.matches(topic));
+        }
+
+        @Override
+        public boolean maySubscribe(String topic) {
+            return subscribe.stream().anyMatch(p -> p.matches(topic));
         }
     }
 }

@@ -47,6 +47,8 @@ class GatewaySecurity {
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
                 .authorizeExchange(exchanges -> exchanges
                         .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
+                        // WebSocket: authenticated by its connect frame (a client JWT), not at the HTTP level.
+                        .pathMatchers("/v1/ws").permitAll()
                         .pathMatchers("/v1/**").authenticated()
                         .anyExchange().denyAll())
                 .exceptionHandling(handling -> handling

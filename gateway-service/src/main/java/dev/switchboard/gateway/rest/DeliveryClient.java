@@ -35,7 +35,7 @@ import java.util.concurrent.TimeoutException;
  * upstream instead of filling memory. An unreachable delivery becomes {@code 503 unavailable}.
  */
 @Component
-class DeliveryClient {
+public class DeliveryClient {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryClient.class);
     private static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
@@ -60,7 +60,7 @@ class DeliveryClient {
     }
 
     /** Forwards a publish: the body, its content type and the CloudEvents/trace headers. Not retried: producers retry with their ids. */
-    Mono<ResponseEntity<byte[]>> publish(String tenant, String topic, HttpHeaders inbound, byte[] body) {
+    public Mono<ResponseEntity<byte[]>> publish(String tenant, String topic, HttpHeaders inbound, byte[] body) {
         return web.post().uri("/internal/v1/tenants/{tenant}/topics/{topic}/events", tenant, topic)
                 .headers(out -> inbound.forEach((name, values) -> {
                     String lower = name.toLowerCase(Locale.ROOT);
@@ -87,7 +87,7 @@ class DeliveryClient {
     }
 
     /** The live stream; fails with the upstream's problem (e.g. topic_not_found) before the first line. */
-    Flux<StreamLine> stream(String tenant, String topic, String after) {
+    public Flux<StreamLine> stream(String tenant, String topic, String after) {
         return web.get().uri(b -> {
                     b.path("/internal/v1/tenants/{tenant}/topics/{topic}/stream");
                     if (after != null) {

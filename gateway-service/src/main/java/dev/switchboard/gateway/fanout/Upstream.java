@@ -1,0 +1,206 @@
+package dev.switchboard.gateway.fanout;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.stream.ResumePoints;
+import dev.switchboard.contracts.stream.StreamLine;
+import dev.switchboard.gateway.protocol.FrameCodec;
+import dev.switchboard.platform.problem.SwitchboardException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.util.retry.Retry;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The one stream of a (tenant, topic) on this gateway instance, shared by its local subscribers.
+ *
+ * <p>It opens without {@code after}, so delivery starts it at the current heads; its first line is
+ * that position. From then on it keeps the position of the last line it saw, per partition, and
+ * every event is encoded once into an {@link OutFrame} handed to each subscriber under this
+ * object's lock. Attaching a subscriber takes the same lock, so a subscriber attached at position
+ * P gets exactly the events after P from here — the basis of the no-gap hand-over.
+ *
+ * <p>If delivery's stream fails or ends (a delivery restart), it is reopened with {@code after} =
+ * the positions seen so far: the subscribers notice nothing, no event is lost and the duplicate
+ * check drops any repeat. Problems that retrying cannot fix (the topic is gone) and retries running
+ * out fail every subscriber with an {@code error} frame; the client resubscribes with its
+ * {@code after}.
+ */
+final class Upstream {
+
+    private static final Logger log = LoggerFactory.getLogger(Upstream.class);
+    private static final int RETRIES = 5;
+
+    private final Fanout.Key key;
+    private final Fanout owner;
+    private final List<TopicSubscription> subscribers = new ArrayList<>();
+    /** Null until delivery's first (position) line. */
+    private Map<Integer, Long> positions;
+    private boolean opened;
+    private boolean closed;
+    private Disposable stream;
+
+    Upstream(Fanout.Key key, Fanout owner) {
+        this.key = key;
+        this.owner = owner;
+    }
+
+    Fanout.Key key() {
+        return key;
+    }
+
+    /** False when this upstream has closed: take a new one. */
+    boolean attach(TopicSubscription subscription) {
+        boolean replay;
+        synchronized (this) {
+            if (closed) {
+                return false;
+            }
+            subscribers.add(subscription);
+            subscription.attachedTo(this);
+            replay = positions != null && subscription.start(new TreeMap<>(positions));
+        }
+        if (replay) {
+            subscription.startReplay();
+        }
+        return true;
+    }
+
+    synchronized int subscriberCount() {
+        return subscribers.size();
+    }
+
+    void detach(TopicSubscription subscription) {
+        boolean idle;
+        synchronized (this) {
+            idle = subscribers.remove(subscription) && subscribers.isEmpty() && !closed;
+        }
+        if (idle) {
+            owner.scheduleIdleCheck(this);
+        }
+    }
+
+    void openOnce() {
+        synchronized (this) {
+            if (opened || closed) {
+                return;
+            }
+            opened = true;
+        }
+        Disposable d = Flux.defer(() -> owner.delivery().stream(key.tenant(), key.topic(), resumeFrom()))
+                .concatWith(Flux.error(() -> new SwitchboardException(ErrorCode.UNAVAILABLE, "The event log ended the stream.")))
+                .retryWhen(Retry.backoff(RETRIES, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2))
+                        .transientErrors(true)
+                        .filter(Upstream::retryable)
+                        .doBeforeRetry(s -> log.info("upstream {}/{} failed ({}); reopening", key.tenant(), key.topic(),
+                                s.failure().getMessage())))
+                .limitRate(256)
+                .subscribe(this::onLine, this::onError);
+        synchronized (this) {
+            stream = d;
+            if (closed) {
+                d.dispose();
+            }
+        }
+    }
+
+    private synchronized String resumeFrom() {
+        return positions == null ? null : ResumePoints.format(positions);
+    }
+
+    private void onLine(StreamLine line) {
+        if (line instanceof StreamLine.EventLine e) {
+            OutFrame frame = OutFrame.event(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq());
+            synchronized (this) {
+                Long last = positions == null ? null : positions.get(e.partition());
+                if (positions == null || (last != null && e.seq() <= last)) {
+                    return;
+                }
+                positions.put(e.partition(), e.seq());
+                for (TopicSubscription s : subscribers) {
+                    s.onLive(frame, positions);
+                }
+            }
+        } else if (line instanceof StreamLine.Position p) {
+            List<TopicSubscription> replays = new ArrayList<>();
+            synchronized (this) {
+                if (positions != null) {
+                    return; // a reopen: it starts where we asked it to
+                }
+                positions = new TreeMap<>(p.positions());
+                for (TopicSubscription s : subscribers) {
+                    if (s.start(new TreeMap<>(positions))) {
+                        replays.add(s);
+                    }
+                }
+            }
+            replays.forEach(TopicSubscription::startReplay);
+        } else if (line instanceof StreamLine.Gap g) {
+            synchronized (this) {
+                if (positions != null) {
+                    positions.merge(g.partition(), g.to(), Math::max);
+                    for (TopicSubscription s : subscribers) {
+                        s.onLiveGap(g.partition(), g.to());
+                    }
+                }
+            }
+        }
+    }
+
+    private void onError(Throwable e) {
+        List<TopicSubscription> failed;
+        synchronized (this) {
+            closed = true;
+            failed = new ArrayList<>(subscribers);
+            subscribers.clear();
+        }
+        owner.forget(this);
+        ErrorCode code = e instanceof SwitchboardException se ? se.code() : ErrorCode.UNAVAILABLE;
+        String message = e instanceof SwitchboardException se && se.getBody().getDetail() != null
+                ? se.getBody().getDetail() : "The event log is unavailable; subscribe again shortly.";
+        if (code == ErrorCode.UNAVAILABLE) {
+            log.warn("upstream {}/{} gave up: {}", key.tenant(), key.topic(), e.toString());
+        }
+        failed.forEach(s -> s.fail(code, message));
+    }
+
+    /** Closes when still without subscribers (after the linger). */
+    void closeIfIdle() {
+        synchronized (this) {
+            if (!subscribers.isEmpty() || closed) {
+                return;
+            }
+            closed = true;
+        }
+        owner.forget(this);
+        dispose();
+    }
+
+    void close() {
+        synchronized (this) {
+            closed = true;
+        }
+        owner.forget(this);
+        dispose();
+    }
+
+    private void dispose() {
+        Disposable d;
+        synchronized (this) {
+            d = stream;
+        }
+        if (d != null) {
+            d.dispose();
+        }
+    }
+
+    private static boolean retryable(Throwable e) {
+        return !(e instanceof SwitchboardException se) || se.code() == ErrorCode.UNAVAILABLE;
+    }
+}

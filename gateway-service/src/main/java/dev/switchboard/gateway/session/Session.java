@@ -1,0 +1,427 @@
+package dev.switchboard.gateway.session;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.errors.Headers;
+import dev.switchboard.contracts.frames.ClientFrame;
+import dev.switchboard.contracts.frames.ServerFrame;
+import dev.switchboard.contracts.frames.ServerFrame.CloseCodes;
+import dev.switchboard.contracts.names.TopicNames;
+import dev.switchboard.contracts.registry.TenantQuotas;
+import dev.switchboard.contracts.stream.ResumePoints;
+import dev.switchboard.gateway.auth.Caller;
+import dev.switchboard.gateway.fanout.Fanout;
+import dev.switchboard.gateway.fanout.OutFrame;
+import dev.switchboard.gateway.fanout.Outbound;
+import dev.switchboard.gateway.fanout.SubscriptionListener;
+import dev.switchboard.gateway.protocol.FrameException;
+import dev.switchboard.platform.problem.SwitchboardException;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.reactive.socket.CloseStatus;
+import org.springframework.web.reactive.socket.WebSocketMessage;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import tools.jackson.databind.JsonNode;
+
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One WebSocket connection: its state machine (awaiting {@code connect} → connected → closing),
+ * its subscriptions and its outbound queue. Nothing here outlives the socket: every piece of work
+ * is part of the publisher {@link SessionHandler} returns, and {@link #cleanup()} detaches the
+ * subscriptions when it ends. Sessions are stateless across connections: all a client needs to
+ * resume anywhere is the resume points it was sent.
+ *
+ * <p>Frames before {@code connected}: the first frame must be {@code connect} (anything else:
+ * {@code error unauthenticated} and close 4001); frames sent right behind it wait until the token
+ * is checked. Requests then run concurrently (up to {@code maxInflight}), but subscribe and
+ * unsubscribe take effect in the order they arrived: a subscription's slot is reserved (or
+ * released) synchronously when its frame is read.
+ */
+final class Session implements SubscriptionListener {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Session.class);
+
+    private final String id = UUID.randomUUID().toString();
+    private final SessionContext context;
+    private final Outbound outbound;
+    private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
+    private final Sinks.One<Boolean> authenticated = Sinks.one();
+    private final Sinks.Empty<Void> terminated = Sinks.empty();
+    private final AtomicBoolean connectSeen = new AtomicBoolean();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private volatile Caller.Jwt caller;
+    private volatile TenantQuotas quotas;
+    private volatile CloseStatus closeStatus = CloseStatus.NORMAL;
+    private volatile long lastSeen = System.nanoTime();
+
+    /** A subscription slot: reserved when the frame is read, its handle set once attached. */
+    private static final class Subscription {
+        private Fanout.Handle handle;
+        private boolean cancelled;
+
+        synchronized boolean attach(Fanout.Handle h) {
+            if (cancelled) {
+                return false;
+            }
+            handle = h;
+            return true;
+        }
+
+        void cancel() {
+            Fanout.Handle h;
+            synchronized (this) {
+                cancelled = true;
+                h = handle;
+            }
+            if (h != null) {
+                h.cancel();
+            }
+        }
+    }
+
+    Session(SessionContext context) {
+        this.context = context;
+        this.outbound = new Outbound(context.properties().queueFrames(), context.properties().queueBytes(),
+                context.sessions().framesOut::increment);
+    }
+
+    String id() {
+        return id;
+    }
+
+    Outbound outbound() {
+        return outbound;
+    }
+
+    CloseStatus closeStatus() {
+        return closeStatus;
+    }
+
+    /** Completes once the session decided to close: its last frames are queued. */
+    Mono<Void> terminated() {
+        return terminated.asMono();
+    }
+
+    int subscriptionCount() {
+        return subscriptions.size();
+    }
+
+    int queueDepth() {
+        return outbound.depth();
+    }
+
+    // ---- inbound ----
+
+    /** Any inbound frame (pongs included) shows the peer is alive. */
+    void touch() {
+        lastSeen = System.nanoTime();
+    }
+
+    Mono<Void> onMessage(WebSocketMessage message) {
+        context.sessions().framesIn.increment();
+        if (closing.get()) {
+            return Mono.empty();
+        }
+        if (message.getType() != WebSocketMessage.Type.TEXT) {
+            if (message.getType() == WebSocketMessage.Type.BINARY) {
+                send(new ServerFrame.Error(null, ErrorCode.INVALID_REQUEST, "Frames are JSON text frames.", null));
+            }
+            return Mono.empty();
+        }
+        int size = message.getPayload().readableByteCount();
+        if (size > context.properties().maxFrameBytes()) {
+            close(new ServerFrame.Error(null, ErrorCode.PAYLOAD_TOO_LARGE,
+                    "A frame may have at most " + context.properties().maxFrameBytes() + " bytes.", null), CloseCodes.FRAME_TOO_LARGE);
+            return Mono.empty();
+        }
+        ClientFrame frame;
+        try {
+            frame = context.codec().decode(message.getPayloadAsText());
+        } catch (FrameException e) {
+            if (!connectSeen.get()) {
+                return unauthenticated(e.id(), "The first frame must be a valid connect frame.");
+            }
+            send(new ServerFrame.Error(e.id(), e.code(), e.getMessage(), null));
+            return Mono.empty();
+        }
+        if (frame instanceof ClientFrame.Connect connect) {
+            return connect(connect);
+        }
+        if (!connectSeen.get()) {
+            return unauthenticated(frame.id(), "The first frame must be connect.");
+        }
+        // Each request runs when the connect gate opens (at once, once connected); subscription slots are
+        // reserved and released synchronously at that moment, so subscribe/unsubscribe keep the frames' order.
+        Mono<Void> work = frame instanceof ClientFrame.Subscribe s ? subscribe(s)
+                : frame instanceof ClientFrame.Unsubscribe u ? unsubscribe(u)
+                : frame instanceof ClientFrame.Publish p ? Mono.defer(() -> publish(p))
+                : Mono.fromRunnable(() -> send(new ServerFrame.Pong(frame.id())));
+        return authenticated.asMono().flatMap(ok -> ok ? work : Mono.empty());
+    }
+
+    private Mono<Void> connect(ClientFrame.Connect frame) {
+        if (!connectSeen.compareAndSet(false, true)) {
+            send(new ServerFrame.Error(frame.id(), ErrorCode.INVALID_REQUEST, "Already connected.", null));
+            return Mono.empty();
+        }
+        return context.tokens().verify(frame.token())
+                .flatMap(jwt -> context.registry().quotas(jwt.tenant()).map(q -> Map.entry(jwt, q)))
+                .doOnNext(auth -> {
+                    Caller.Jwt jwt = auth.getKey();
+                    if (!context.sessions().admit(jwt.tenant(), auth.getValue().maxConnections())) {
+                        authenticated.tryEmitValue(false);
+                        close(new ServerFrame.Error(frame.id(), ErrorCode.RATE_LIMITED,
+                                "The tenant's connection quota (" + auth.getValue().maxConnections() + ") is used up.", null), CloseCodes.RATE_LIMITED);
+                        return;
+                    }
+                    quotas = auth.getValue();
+                    caller = jwt;
+                    if (closing.get()) {
+                        // The socket went while the token was being checked: cleanup may have missed the slot.
+                        context.sessions().release(jwt.tenant());
+                        caller = null;
+                        authenticated.tryEmitValue(false);
+                        return;
+                    }
+                    send(new ServerFrame.Connected(frame.id(), id, context.properties().pingInterval().toSeconds()));
+                    authenticated.tryEmitValue(true);
+                })
+                .then()
+                .onErrorResume(SwitchboardException.class, e -> {
+                    authenticated.tryEmitValue(false);
+                    if (e.code() == ErrorCode.UNAUTHENTICATED) {
+                        return unauthenticated(frame.id(), detail(e));
+                    }
+                    close(new ServerFrame.Error(frame.id(), ErrorCode.UNAVAILABLE, "Credentials cannot be checked right now; retry shortly.", null),
+                            CloseStatus.SERVICE_OVERLOAD.getCode());
+                    return Mono.empty();
+                });
+    }
+
+    private Mono<Void> unauthenticated(Long requestId, String message) {
+        authenticated.tryEmitValue(false);
+        close(new ServerFrame.Error(requestId, ErrorCode.UNAUTHENTICATED, message, null), CloseCodes.UNAUTHENTICATED);
+        return Mono.empty();
+    }
+
+    private Mono<Void> subscribe(ClientFrame.Subscribe frame) {
+        String topic = frame.topic();
+        // Runs when the connect gate opens; the slot is reserved synchronously then, in frame order.
+        return Mono.defer(() -> {
+            Caller.Jwt c = caller;
+            if (!TopicNames.isValidTopicName(topic)) {
+                return error(frame.id(), ErrorCode.INVALID_REQUEST, "Invalid topic name '" + abbreviate(topic) + "'.");
+            }
+            if (!c.maySubscribe(topic)) {
+                return error(frame.id(), ErrorCode.FORBIDDEN, "This token may not subscribe to '" + topic + "'.");
+            }
+            Subscription slot = new Subscription();
+            synchronized (subscriptions) {
+                if (subscriptions.containsKey(topic)) {
+                    return error(frame.id(), ErrorCode.CONFLICT, "Already subscribed to '" + topic + "'.");
+                }
+                int max = quotas.maxSubscriptionsPerConnection();
+                if (subscriptions.size() >= max) {
+                    return error(frame.id(), ErrorCode.RATE_LIMITED, "At most " + max + " subscriptions per connection.");
+                }
+                subscriptions.put(topic, slot);
+            }
+            return context.registry().resolveTopic(c.tenant(), topic)
+                    .map(resolved -> java.util.Optional.ofNullable(
+                            frame.after() == null ? null : ResumePoints.parse(frame.after(), resolved.settings().partitions())))
+                    .doOnNext(after -> {
+                        Fanout.Handle handle = context.fanout().subscribe(c.tenant(), topic, after.orElse(null), frame.id(), outbound, this);
+                        if (!slot.attach(handle)) {
+                            handle.cancel();
+                        }
+                    })
+                    .onErrorResume(e -> {
+                        subscriptions.remove(topic, slot);
+                        if (e instanceof IllegalArgumentException) {
+                            return error(frame.id(), ErrorCode.INVALID_REQUEST, e.getMessage()).then(Mono.empty());
+                        }
+                        if (!(e instanceof SwitchboardException)) {
+                            log.warn("subscribe to {} failed unexpectedly", topic, e);
+                        }
+                        SwitchboardException se = e instanceof SwitchboardException s ? s
+                                : new SwitchboardException(ErrorCode.UNAVAILABLE, "The subscription cannot be made right now; retry shortly.");
+                        return error(frame.id(), se.code(), detail(se)).then(Mono.empty());
+                    })
+                    .then();
+        });
+    }
+
+    private Mono<Void> unsubscribe(ClientFrame.Unsubscribe frame) {
+        return Mono.fromRunnable(() -> {
+            Subscription slot;
+            synchronized (subscriptions) {
+                slot = subscriptions.remove(frame.topic());
+            }
+            if (slot == null) {
+                send(new ServerFrame.Error(frame.id(), ErrorCode.NOT_FOUND, "Not subscribed to '" + abbreviate(frame.topic()) + "'.", null));
+                return;
+            }
+            slot.cancel();
+            outbound.removePositions(frame.topic());
+            send(new ServerFrame.Unsubscribed(frame.id(), frame.topic()));
+        });
+    }
+
+    private Mono<Void> publish(ClientFrame.Publish frame) {
+        String topic = frame.topic();
+        if (!TopicNames.isValidTopicName(topic)) {
+            return error(frame.id(), ErrorCode.INVALID_REQUEST, "Invalid topic name '" + abbreviate(topic) + "'.");
+        }
+        if (!caller.mayPublish(topic)) {
+            return error(frame.id(), ErrorCode.FORBIDDEN, "This token may not publish to '" + topic + "'.");
+        }
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(HttpHeaders.CONTENT_TYPE, Headers.CLOUDEVENTS_JSON);
+        return context.delivery().publish(caller.tenant(), topic, headers, frame.event().utf8())
+                .doOnNext(response -> published(frame, response))
+                .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(), detail(e)).then(Mono.empty()))
+                .then();
+    }
+
+    private void published(ClientFrame.Publish frame, ResponseEntity<byte[]> response) {
+        JsonNode body;
+        try {
+            body = context.json().readTree(response.getBody() == null ? new byte[0] : response.getBody());
+        } catch (RuntimeException e) {
+            body = context.json().createObjectNode();
+        }
+        if (response.getStatusCode().is2xxSuccessful()) {
+            send(new ServerFrame.Published(frame.id(), frame.topic(), body.path("id").asString(null), body.path("seq").asLong(),
+                    body.path("partition").asInt(), body.path("duplicate").asBoolean(false)));
+            return;
+        }
+        ErrorCode code = ErrorCode.fromCode(body.path("code").asString("")).orElse(ErrorCode.UNAVAILABLE);
+        String detail = body.path("detail").asString(code.title());
+        if (response.getStatusCode().value() == 429) {
+            String retryAfter = response.getHeaders().getFirst(Headers.RETRY_AFTER);
+            long ms = 1000;
+            try {
+                ms = retryAfter == null ? 1000 : Math.max(0, Long.parseLong(retryAfter.trim())) * 1000;
+            } catch (NumberFormatException ignored) {
+                // keep the default
+            }
+            send(new ServerFrame.SlowDown(frame.topic(), ms));
+        }
+        send(new ServerFrame.Error(frame.id(), code, detail, null));
+    }
+
+    private Mono<Void> error(Long requestId, ErrorCode code, String message) {
+        send(new ServerFrame.Error(requestId, code, message, null));
+        return Mono.empty();
+    }
+
+    // ---- what fan-out tells us ----
+
+    @Override
+    public void subscribed(String topic, Long requestId, Map<Integer, Long> head, Map<Integer, Long> start) {
+        outbound.startPositions(topic, start);
+        send(new ServerFrame.Subscribed(requestId, topic, head));
+    }
+
+    @Override
+    public void failed(String topic, Long requestId, ErrorCode code, String message) {
+        Subscription slot = subscriptions.remove(topic);
+        if (slot != null) {
+            outbound.removePositions(topic);
+        }
+        send(new ServerFrame.Error(requestId, code, message, topic));
+    }
+
+    @Override
+    public void lagging() {
+        Caller.Jwt c = caller;
+        if (c != null && !closing.get()) {
+            context.sessions().lagging(c.tenant());
+        }
+        reconnect(ServerFrame.Reason.LAGGING, 0, CloseCodes.LAGGING);
+    }
+
+    // ---- outbound and closing ----
+
+    /** Queues a frame; a full queue means this socket is lagging. */
+    void send(ServerFrame frame) {
+        if (!outbound.offer(OutFrame.text(context.codec().encode(frame))) && !outbound.isFinished()) {
+            lagging();
+        }
+    }
+
+    /** Called on every ping tick: ping, or close a peer that has been silent too long. */
+    void heartbeat() {
+        long silentNanos = System.nanoTime() - lastSeen;
+        if (silentNanos > context.properties().idleTimeout().toNanos()) {
+            if (outbound.depth() > 0) {
+                // Silent and not reading what it is sent: a stalled reader, so lagging, with its resume points.
+                lagging();
+            } else {
+                closeWith(CloseStatus.GOING_AWAY.getCode(), false, r -> null);
+            }
+            return;
+        }
+        if (!outbound.offer(OutFrame.PING) && !outbound.isFinished()) {
+            lagging();
+        }
+    }
+
+    /** At the connect deadline. */
+    void connectDeadline() {
+        if (caller == null) {
+            unauthenticated(null, "No connect frame within " + context.properties().connectTimeout().toSeconds() + " s.");
+        }
+    }
+
+    void shutdown(long delayMs) {
+        reconnect(ServerFrame.Reason.SHUTDOWN, delayMs, CloseCodes.SERVICE_RESTART);
+    }
+
+    private void reconnect(ServerFrame.Reason reason, long delayMs, int code) {
+        closeWith(code, true, resume -> OutFrame.text(context.codec().encode(new ServerFrame.Reconnect(reason, delayMs, resume))));
+    }
+
+    private void close(ServerFrame.Error error, int code) {
+        closeWith(code, false, resume -> OutFrame.text(context.codec().encode(error)));
+    }
+
+    private void closeWith(int code, boolean discard, java.util.function.Function<Map<String, Map<Integer, Long>>, OutFrame> last) {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        log.debug("socket {} closing with {}", id, code);
+        closeStatus = new CloseStatus(code);
+        outbound.finish(discard, last);
+        terminated.tryEmitEmpty();
+    }
+
+    /** When the socket is gone: leave every topic, give the connection slot back. */
+    void cleanup() {
+        closing.set(true);
+        outbound.finish(true, r -> null);
+        terminated.tryEmitEmpty();
+        synchronized (subscriptions) {
+            subscriptions.values().forEach(Subscription::cancel);
+            subscriptions.clear();
+        }
+        Caller.Jwt c = caller;
+        if (c != null) {
+            context.sessions().release(c.tenant());
+        }
+        authenticated.tryEmitValue(false);
+    }
+
+    private static String detail(SwitchboardException e) {
+        String detail = e.getBody().getDetail();
+        return detail == null ? e.code().title() : detail;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 140 ? s.substring(0, 140) + "…" : s;
+    }
+}

@@ -1,0 +1,114 @@
+package dev.switchboard.gateway.session;
+
+import dev.switchboard.gateway.auth.ClientTokens;
+import dev.switchboard.gateway.config.WebSocketProperties;
+import dev.switchboard.gateway.fanout.Fanout;
+import dev.switchboard.gateway.protocol.FrameCodec;
+import dev.switchboard.gateway.rest.DeliveryClient;
+import dev.switchboard.registryclient.RegistryClient;
+import org.springframework.stereotype.Component;
+import org.springframework.web.reactive.socket.WebSocketHandler;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import org.springframework.web.reactive.socket.CloseStatus;
+import org.springframework.web.reactive.socket.WebSocketSession;
+import org.springframework.web.reactive.socket.adapter.AbstractWebSocketSession;
+import org.springframework.web.reactive.socket.adapter.ReactorNettyWebSocketSession;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code /v1/ws}: one {@link Session} per connection, run as three parts raced against each other,
+ * all inside the publisher returned here:
+ * <ul>
+ *   <li>inbound — frames read with bounded concurrency ({@code maxInflight}); reading stops while
+ *       that many requests are in progress, so a flooding client is held back by TCP;</li>
+ *   <li>outbound — the session's bounded queue, written by this one writer as fast as the socket
+ *       takes it; when the session closes, its last frames go out, then the close frame, and the
+ *       connection ends when the peer answers it (inbound completes);</li>
+ *   <li>timers — the connect deadline, pings with the idle check, and, once the session decided to
+ *       close, {@code closeTimeout} after which the connection is cut even if the peer does not read.</li>
+ * </ul>
+ * Whichever ends first ends the connection; then the session's subscriptions are detached.
+ */
+@Component
+class SessionHandler implements WebSocketHandler {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SessionHandler.class);
+
+    private final SessionContext context;
+
+    SessionHandler(WebSocketProperties properties, FrameCodec codec, ClientTokens tokens, RegistryClient registry,
+                   DeliveryClient delivery, Fanout fanout, Sessions sessions, JsonMapper json) {
+        this.context = new SessionContext(properties, codec, tokens, registry, delivery, fanout, sessions, json);
+    }
+
+    /**
+     * Sends the close frame without closing the TCP connection. Reactor Netty's own close
+     * ({@code WebSocketSession.close}) closes the channel as soon as the frame is written; a peer
+     * that still has frames to read then answers their pings into a closed socket and gets a
+     * reset, and its kernel drops every frame it has not read — the {@code reconnect} included.
+     * Sent as an ordinary frame, the close waits for the peer's reply, which ends the connection
+     * (Reactor Netty closes it on the peer's close frame). Spring keeps the Netty connection behind
+     * a protected accessor, hence the reflection; without it, the plain close is used.
+     */
+    static Mono<Void> closeFrame(WebSocketSession ws, CloseStatus status) {
+        if (ws instanceof ReactorNettyWebSocketSession netty && DELEGATE != null) {
+            try {
+                ReactorNettyWebSocketSession.WebSocketConnection connection =
+                        (ReactorNettyWebSocketSession.WebSocketConnection) DELEGATE.invoke(netty);
+                return connection.getOutbound()
+                        .sendObject(new CloseWebSocketFrame(status.getCode(), status.getReason()))
+                        .then();
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                log.debug("falling back to the plain close", e);
+            }
+        }
+        return ws.close(status);
+    }
+
+    private static final java.lang.reflect.Method DELEGATE = delegateAccessor();
+
+    private static java.lang.reflect.Method delegateAccessor() {
+        try {
+            java.lang.reflect.Method m = AbstractWebSocketSession.class.getDeclaredMethod("getDelegate");
+            m.setAccessible(true);
+            return m;
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public Mono<Void> handle(WebSocketSession ws) {
+        Session session = new Session(context);
+        WebSocketProperties properties = context.properties();
+        Mono<Void> inbound = ws.receive()
+                .doOnNext(m -> session.touch())
+                .flatMap(session::onMessage, properties.maxInflight())
+                .onErrorResume(e -> Mono.empty())
+                .then();
+        Mono<Void> outbound = ws.send(session.outbound().flux().map(frame -> frame.isPing()
+                        ? ws.pingMessage(factory -> factory.wrap(new byte[0]))
+                        : ws.textMessage(frame.text())))
+                .then(Mono.defer(() -> closeFrame(ws, session.closeStatus())))
+                // The closing handshake: keep reading until the peer answers the close (inbound completes),
+                // so that its last pongs do not hit a closed socket, whose reset would make the peer's
+                // kernel discard the frames it has not read yet — the reconnect frame among them.
+                .then(Mono.never());
+        Mono<Void> deadline = Mono.delay(properties.connectTimeout()).doOnNext(t -> session.connectDeadline()).then(Mono.never());
+        Mono<Void> heartbeat = Flux.interval(properties.pingInterval()).doOnNext(t -> session.heartbeat()).then();
+        Mono<Void> cut = session.terminated().then(Mono.delay(properties.closeTimeout()))
+                .then(Mono.defer(() -> ws.close(session.closeStatus())));
+        return Mono.fromRunnable(() -> context.sessions().opened(session))
+                .then(Mono.firstWithSignal(inbound, outbound, deadline, heartbeat, cut))
+                .onErrorResume(e -> Mono.empty())
+                .doFinally(s -> {
+                    if (log.isDebugEnabled()) {
+                        log.debug("socket {} ended ({}), close status {}", session.id(), s, session.closeStatus());
+                    }
+                    session.cleanup();
+                    context.sessions().closed(session);
+                });
+    }
+}
