@@ -15,6 +15,7 @@ import tools.jackson.databind.json.JsonMapper;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,34 +83,33 @@ public class EventWriter {
         });
     }
 
-    /** Committed dedup rows, still inside their window, for the candidate ids. */
+    /**
+     * Committed dedup rows, still inside their window, for the candidate ids: one primary-key
+     * look-up ({@code id = ANY(…)}) per tenant and topic in the group — usually one — so the cost
+     * follows the group's size, never the table's.
+     */
     private Mono<Map<DedupKey, long[]>> findCommittedDuplicates(List<PendingEvent> events, List<Integer> candidates) {
-        List<Integer> deduped = candidates.stream().filter(i -> !events.get(i).dedupWindow().isZero()).toList();
-        if (deduped.isEmpty()) {
+        Map<List<String>, List<String>> idsByTopic = new TreeMap<>(Comparator.comparing((List<String> k) -> k.get(0)).thenComparing(k -> k.get(1)));
+        for (int i : candidates) {
+            PendingEvent e = events.get(i);
+            if (!e.dedupWindow().isZero()) {
+                idsByTopic.computeIfAbsent(List.of(e.tenant(), e.topic()), k -> new ArrayList<>()).add(e.id());
+            }
+        }
+        if (idsByTopic.isEmpty()) {
             return Mono.just(Map.of());
         }
-        String[] tenants = new String[deduped.size()];
-        String[] topics = new String[deduped.size()];
-        String[] ids = new String[deduped.size()];
-        for (int k = 0; k < deduped.size(); k++) {
-            PendingEvent e = events.get(deduped.get(k));
-            tenants[k] = e.tenant();
-            topics[k] = e.topic();
-            ids[k] = e.id();
-        }
-        return db.sql("""
-                        SELECT d.tenant_id, d.topic, d.id, d.partition, d.seq
-                        FROM dedup d
-                        JOIN unnest(:tenants::text[], :topics::text[], :ids::text[]) AS k(tenant_id, topic, id)
-                          ON d.tenant_id = k.tenant_id AND d.topic = k.topic AND d.id = k.id
-                        WHERE d.expires_at > now()""")
-                .bind("tenants", tenants)
-                .bind("topics", topics)
-                .bind("ids", ids)
-                .map((Readable row) -> Map.entry(
-                        new DedupKey(row.get("tenant_id", String.class), row.get("topic", String.class), row.get("id", String.class)),
-                        new long[]{row.get("partition", Integer.class), row.get("seq", Long.class)}))
-                .all()
+        return Flux.fromIterable(idsByTopic.entrySet())
+                .concatMap(entry -> db.sql("""
+                                SELECT id, partition, seq FROM dedup
+                                WHERE tenant_id = :tenant AND topic = :topic AND id = ANY(:ids) AND expires_at > now()""")
+                        .bind("tenant", entry.getKey().get(0))
+                        .bind("topic", entry.getKey().get(1))
+                        .bind("ids", entry.getValue().toArray(String[]::new))
+                        .map((Readable row) -> Map.entry(
+                                new DedupKey(entry.getKey().get(0), entry.getKey().get(1), row.get("id", String.class)),
+                                new long[]{row.get("partition", Integer.class), row.get("seq", Long.class)}))
+                        .all())
                 .collectMap(Map.Entry::getKey, Map.Entry::getValue);
     }
 
