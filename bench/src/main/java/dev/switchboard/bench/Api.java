@@ -1,0 +1,106 @@
+package dev.switchboard.bench;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** The few non-load HTTP calls: admin set-up, the log's head, and delivery's metrics. */
+final class Api {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final JsonMapper json = JsonMapper.builder().build();
+    private final Platform platform;
+
+    Api(Platform platform) {
+        this.platform = platform;
+    }
+
+    void createTenant(String tenant) {
+        admin("POST", "/admin/v1/tenants", "{\"id\":\"" + tenant + "\",\"name\":\"Benchmark\"}", 201);
+    }
+
+    /** A new API key of the tenant with the given scopes; the secret itself. */
+    String createKey(String tenant, String name, String... scopes) {
+        String list = String.join("\",\"", scopes);
+        JsonNode key = admin("POST", "/admin/v1/tenants/" + tenant + "/keys", "{\"name\":\"" + name + "\",\"scopes\":[\"" + list + "\"]}", 201);
+        return key.path("key").asString();
+    }
+
+    void declareTopic(String tenant, String topic) {
+        admin("PUT", "/admin/v1/tenants/" + tenant + "/topics/" + topic, "{}", 201);
+    }
+
+    /** The topic's head (its last committed seq, partition 0) as the gateway reports it. */
+    long head(String topic, String subscribeKey) {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(platform.gateway() + "/v1/topics/" + topic + "/events?after=0&limit=1"))
+                .header("Authorization", "Bearer " + subscribeKey).GET());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET head of " + topic + " answered " + r.statusCode() + ": " + r.body());
+        }
+        return json.readTree(r.body()).path("head").asLong();
+    }
+
+    /** One publish through the gateway, used to check the platform works before measuring. */
+    HttpResponse<String> publishBatch(String topic, String key, byte[] body) {
+        return send(HttpRequest.newBuilder(URI.create(platform.gateway() + "/v1/topics/" + topic + "/events"))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/cloudevents-batch+json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+    }
+
+    /** delivery-service's commit batch size summary: {count, sum}, if exposed. */
+    double[] commitBatchSizes() {
+        try {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(platform.delivery() + "/actuator/prometheus")).GET());
+            if (r.statusCode() != 200) {
+                return null;
+            }
+            double count = Double.NaN;
+            double sum = Double.NaN;
+            for (String line : r.body().split("\n")) {
+                if (line.startsWith("switchboard_delivery_commit_batch_size_count")) {
+                    count = value(line);
+                } else if (line.startsWith("switchboard_delivery_commit_batch_size_sum")) {
+                    sum = value(line);
+                }
+            }
+            return Double.isNaN(count) || Double.isNaN(sum) ? null : new double[]{count, sum};
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static double value(String line) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+    }
+
+    private JsonNode admin(String method, String path, String body, int expected) {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(platform.registry() + path))
+                .header("Authorization", "Bearer " + platform.adminToken)
+                .header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(body)));
+        if (r.statusCode() != expected) {
+            throw new IllegalStateException(method + " " + path + " answered " + r.statusCode() + " (expected " + expected + "): " + r.body());
+        }
+        return json.readTree(r.body());
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return http.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(request.build().uri() + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+}

@@ -1,0 +1,339 @@
+package dev.switchboard.bench;
+
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * (a) What PostgreSQL itself does with rows of the event log's shape, in a scratch schema
+ * {@code bench} of the run's database: tables shaped exactly like delivery's {@code events},
+ * {@code dedup} and {@code partitions}, every write committed ({@code synchronous_commit} as the
+ * server has it). Each method warms up, then counts rows committed during the measured interval.
+ */
+final class RawPostgres {
+
+    static final String TENANT = "bench";
+    static final String TOPIC = "bench.scratch";
+    static final int ROWS_PER_INSERT = 100;
+    static final int ROWS_PER_COPY = 10_000;
+
+    /** @param machineBusyPercent the whole machine's CPU use during the measured interval */
+    record Result(String method, int connections, long rows, double seconds, double machineBusyPercent) {
+
+        double rowsPerSecond() {
+            return rows / seconds;
+        }
+    }
+
+    private final PgUrl database;
+    private final Events events;
+    private final Duration warmup;
+    private final Duration measure;
+    private final List<String> envelopes = new ArrayList<>();
+
+    RawPostgres(PgUrl database, Events events, Duration warmup, Duration measure) {
+        this.database = database;
+        this.events = events;
+        this.warmup = warmup;
+        this.measure = measure;
+        // Prepared once, so the client's own string building does not compete with PostgreSQL for the CPU.
+        for (int i = 0; i < 1000; i++) {
+            envelopes.add(events.envelope(TENANT, TOPIC, i + 1L));
+        }
+    }
+
+    /** Bytes of the envelopes written (the server stores the same for a {@value Events#EVENT_BYTES}-byte event). */
+    int averageEnvelopeBytes() {
+        return (int) envelopes.stream().mapToInt(e -> e.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).average().orElse(0);
+    }
+
+    void createScratchTables() throws SQLException {
+        try (Connection c = database.connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE SCHEMA bench");
+            s.execute("""
+                    CREATE TABLE bench.events (
+                        tenant_id   text        NOT NULL,
+                        topic       text        NOT NULL,
+                        partition   integer     NOT NULL,
+                        seq         bigint      NOT NULL,
+                        id          text        NOT NULL,
+                        accepted_at timestamptz NOT NULL,
+                        expires_at  timestamptz,
+                        envelope    text        NOT NULL,
+                        PRIMARY KEY (tenant_id, topic, partition, seq))""");
+            s.execute("""
+                    CREATE TABLE bench.partitions (
+                        tenant_id text    NOT NULL,
+                        topic     text    NOT NULL,
+                        partition integer NOT NULL,
+                        head      bigint  NOT NULL DEFAULT 0,
+                        first_seq bigint  NOT NULL DEFAULT 1,
+                        PRIMARY KEY (tenant_id, topic, partition))""");
+            s.execute("""
+                    CREATE TABLE bench.dedup (
+                        tenant_id  text        NOT NULL,
+                        topic      text        NOT NULL,
+                        id         text        NOT NULL,
+                        partition  integer     NOT NULL,
+                        seq        bigint      NOT NULL,
+                        expires_at timestamptz NOT NULL,
+                        PRIMARY KEY (tenant_id, topic, id))""");
+            s.execute("CREATE INDEX dedup_expiry ON bench.dedup (tenant_id, expires_at)");
+        }
+    }
+
+    /** Empties the scratch tables and asks for a checkpoint, so each method starts from the same state. */
+    void reset() {
+        try (Connection c = database.connect(); Statement s = c.createStatement()) {
+            s.execute("TRUNCATE bench.events, bench.partitions, bench.dedup");
+            checkpoint(s);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Best effort: only a superuser may; a checkpoint left for later only adds noise. */
+    static void checkpoint(Statement s) {
+        try {
+            s.execute("CHECKPOINT");
+        } catch (SQLException e) {
+            // not allowed: carry on
+        }
+    }
+
+    /** 100-row {@code INSERT ... VALUES (...), (...)} statements, each its own transaction, from {@code connections} connections. */
+    Result multiRowInsert(int connections) throws Exception {
+        StringBuilder sql = new StringBuilder("INSERT INTO bench.events (tenant_id, topic, partition, seq, id, accepted_at, expires_at, envelope) VALUES ");
+        for (int i = 0; i < ROWS_PER_INSERT; i++) {
+            sql.append(i == 0 ? "" : ",").append("(?,?,?,?,?,?,?,?)");
+        }
+        return parallel("100-row INSERT, one commit per statement", connections, (c, partition, window) -> {
+            long rows = 0;
+            long seq = 0;
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                while (!window.over()) {
+                    int p = 1;
+                    Timestamp now = Timestamp.from(Instant.now());
+                    for (int i = 0; i < ROWS_PER_INSERT; i++) {
+                        seq++;
+                        ps.setString(p++, TENANT);
+                        ps.setString(p++, TOPIC);
+                        ps.setInt(p++, partition);
+                        ps.setLong(p++, seq);
+                        ps.setString(p++, "r" + partition + "-" + seq);
+                        ps.setTimestamp(p++, now);
+                        ps.setNull(p++, Types.TIMESTAMP_WITH_TIMEZONE);
+                        ps.setString(p++, envelopes.get((int) (seq % envelopes.size())));
+                    }
+                    ps.executeUpdate();
+                    if (window.measuring()) {
+                        rows += ROWS_PER_INSERT;
+                    }
+                }
+            }
+            return rows;
+        });
+    }
+
+    /** {@code COPY ... FROM STDIN} of 10,000 rows per statement (each its own transaction), one connection. */
+    Result copy() throws Exception {
+        return parallel("COPY, 10,000 rows per statement", 1, (c, partition, window) -> {
+            CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+            long rows = 0;
+            long seq = 0;
+            StringBuilder text = new StringBuilder(ROWS_PER_COPY * 450);
+            while (!window.over()) {
+                text.setLength(0);
+                String now = Instant.now().toString();
+                for (int i = 0; i < ROWS_PER_COPY; i++) {
+                    seq++;
+                    // Text format; the envelopes hold no tab, newline or backslash, so nothing needs escaping.
+                    text.append(TENANT).append('\t').append(TOPIC).append('\t').append(partition).append('\t').append(seq)
+                            .append('\t').append('r').append(seq).append('\t').append(now).append("\t\\N\t")
+                            .append(envelopes.get((int) (seq % envelopes.size()))).append('\n');
+                }
+                copy.copyIn("COPY bench.events (tenant_id, topic, partition, seq, id, accepted_at, expires_at, envelope) FROM STDIN",
+                        new ByteArrayInputStream(text.toString().getBytes(StandardCharsets.UTF_8)));
+                if (window.measuring()) {
+                    rows += ROWS_PER_COPY;
+                }
+            }
+            return rows;
+        });
+    }
+
+    /**
+     * delivery-service's own transaction, statement for statement (dedup look-up, head update,
+     * events insert, dedup insert, NOTIFY), with {@code eventsPerTransaction} events each, over
+     * JDBC on one connection: the ceiling of the server's schema without HTTP, JSON or R2DBC.
+     */
+    Result serverTransaction(int eventsPerTransaction) throws Exception {
+        return parallel("delivery's transaction (dedup check + head + events + dedup + NOTIFY), " + eventsPerTransaction + " events/commit", 1,
+                (c, partition, window) -> {
+                    c.setAutoCommit(false);
+                    long rows = 0;
+                    long n = 0;
+                    try (PreparedStatement lookup = c.prepareStatement("""
+                            SELECT d.tenant_id, d.topic, d.id, d.partition, d.seq FROM bench.dedup d
+                            JOIN unnest(?::text[], ?::text[], ?::text[]) AS k(tenant_id, topic, id)
+                              ON d.tenant_id = k.tenant_id AND d.topic = k.topic AND d.id = k.id
+                            WHERE d.expires_at > now()""");
+                         PreparedStatement head = c.prepareStatement("""
+                            INSERT INTO bench.partitions (tenant_id, topic, partition, head) VALUES (?, ?, ?, ?)
+                            ON CONFLICT (tenant_id, topic, partition) DO UPDATE SET head = partitions.head + EXCLUDED.head
+                            RETURNING head""");
+                         PreparedStatement insert = c.prepareStatement("""
+                            INSERT INTO bench.events (tenant_id, topic, partition, seq, id, accepted_at, expires_at, envelope)
+                            SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::bigint[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[])""");
+                         PreparedStatement dedup = c.prepareStatement("""
+                            INSERT INTO bench.dedup (tenant_id, topic, id, partition, seq, expires_at)
+                            SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::int[], ?::bigint[], ?::timestamptz[])
+                            ON CONFLICT (tenant_id, topic, id) DO UPDATE
+                              SET partition = EXCLUDED.partition, seq = EXCLUDED.seq, expires_at = EXCLUDED.expires_at
+                              WHERE dedup.expires_at <= now()
+                            RETURNING id""");
+                         PreparedStatement notify = c.prepareStatement("SELECT pg_notify('bench_heads', ?)")) {
+                        int size = eventsPerTransaction;
+                        String[] tenants = new String[size];
+                        String[] topics = new String[size];
+                        Integer[] partitions = new Integer[size];
+                        for (int i = 0; i < size; i++) {
+                            tenants[i] = TENANT;
+                            topics[i] = TOPIC;
+                            partitions[i] = partition;
+                        }
+                        while (!window.over()) {
+                            String[] ids = new String[size];
+                            for (int i = 0; i < size; i++) {
+                                ids[i] = "t" + partition + "-" + (++n);
+                            }
+                            lookup.setArray(1, c.createArrayOf("text", tenants));
+                            lookup.setArray(2, c.createArrayOf("text", topics));
+                            lookup.setArray(3, c.createArrayOf("text", ids));
+                            lookup.executeQuery().close();
+
+                            head.setString(1, TENANT);
+                            head.setString(2, TOPIC);
+                            head.setInt(3, partition);
+                            head.setLong(4, size);
+                            long last;
+                            try (var rs = head.executeQuery()) {
+                                rs.next();
+                                last = rs.getLong(1);
+                            }
+                            Long[] seqs = new Long[size];
+                            String[] accepted = new String[size];
+                            String[] expires = new String[size];
+                            String[] envs = new String[size];
+                            String[] dedupExpires = new String[size];
+                            Instant now = Instant.now();
+                            for (int i = 0; i < size; i++) {
+                                seqs[i] = last - size + 1 + i;
+                                accepted[i] = now.toString();
+                                envs[i] = envelopes.get((int) (seqs[i] % envelopes.size()));
+                                dedupExpires[i] = now.plus(Duration.ofDays(1)).toString();
+                            }
+                            Array tenantArray = c.createArrayOf("text", tenants);
+                            Array topicArray = c.createArrayOf("text", topics);
+                            insert.setArray(1, tenantArray);
+                            insert.setArray(2, topicArray);
+                            insert.setArray(3, c.createArrayOf("int4", partitions));
+                            insert.setArray(4, c.createArrayOf("int8", seqs));
+                            insert.setArray(5, c.createArrayOf("text", ids));
+                            insert.setArray(6, c.createArrayOf("text", accepted));
+                            insert.setArray(7, c.createArrayOf("text", expires));
+                            insert.setArray(8, c.createArrayOf("text", envs));
+                            insert.executeUpdate();
+
+                            dedup.setArray(1, tenantArray);
+                            dedup.setArray(2, topicArray);
+                            dedup.setArray(3, c.createArrayOf("text", ids));
+                            dedup.setArray(4, c.createArrayOf("int4", partitions));
+                            dedup.setArray(5, c.createArrayOf("int8", seqs));
+                            dedup.setArray(6, c.createArrayOf("text", dedupExpires));
+                            dedup.executeQuery().close();
+
+                            notify.setString(1, TENANT + "/" + TOPIC + "/" + partition + "/" + last);
+                            notify.executeQuery().close();
+                            c.commit();
+                            if (window.measuring()) {
+                                rows += size;
+                            }
+                        }
+                    }
+                    return rows;
+                });
+    }
+
+    @FunctionalInterface
+    private interface Worker {
+        long run(Connection c, int partition, Window window) throws Exception;
+    }
+
+    /** The warm-up and measured interval, shared by all workers of one method. */
+    private record Window(long measureFrom, long measureTo) {
+
+        boolean measuring() {
+            long now = System.nanoTime();
+            return now >= measureFrom && now < measureTo;
+        }
+
+        boolean over() {
+            return System.nanoTime() >= measureTo;
+        }
+    }
+
+    private Result parallel(String method, int connections, Worker worker) throws Exception {
+        reset();
+        List<Connection> open = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(connections);
+        try {
+            for (int i = 0; i < connections; i++) {
+                open.add(database.connect());
+            }
+            long start = System.nanoTime();
+            Window window = new Window(start + warmup.toNanos(), start + warmup.toNanos() + measure.toNanos());
+            List<Future<Long>> futures = new ArrayList<>();
+            for (int i = 0; i < connections; i++) {
+                Connection c = open.get(i);
+                int partition = i;
+                futures.add(pool.submit(() -> worker.run(c, partition, window)));
+            }
+            BatchPublish.sleepUntil(window.measureFrom());
+            long[] a = Machine.machineJiffies();
+            BatchPublish.sleepUntil(window.measureTo());
+            long[] b = Machine.machineJiffies();
+            long rows = 0;
+            for (Future<Long> f : futures) {
+                rows += f.get();
+            }
+            double busy = b[1] - a[1] <= 0 ? Double.NaN : 100.0 * (b[0] - a[0]) / (b[1] - a[1]);
+            return new Result(method, connections, rows, measure.toNanos() / 1e9, busy);
+        } finally {
+            pool.shutdownNow();
+            for (Connection c : open) {
+                try {
+                    c.close();
+                } catch (SQLException ignored) {
+                    // closing
+                }
+            }
+        }
+    }
+}

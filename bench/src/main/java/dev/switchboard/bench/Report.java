@@ -1,0 +1,148 @@
+package dev.switchboard.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** The run's Markdown: printed, and kept as one dated section of docs/benchmarks.md. */
+final class Report {
+
+    /** Heading prefix of the sections this program writes; one section per date, the latest run of the day wins. */
+    static final String SECTION = "## Run of ";
+
+    record Verification(String topic, long acknowledged, long uncertain, long head) {
+
+        String verdict() {
+            if (head == acknowledged) {
+                return "yes";
+            }
+            if (head > acknowledged && head <= acknowledged + uncertain) {
+                return "no: " + (head - acknowledged) + " committed events whose requests failed or timed out";
+            }
+            return head < acknowledged ? "**NO: acknowledged events are missing from the log**" : "**NO: unexplained extra events**";
+        }
+    }
+
+    final List<String> facts = new ArrayList<>();
+    final List<RawPostgres.Result> raw = new ArrayList<>();
+    final List<BatchPublish.Point> batches = new ArrayList<>();
+    final List<FixedRatePublish.Point> rates = new ArrayList<>();
+    final List<Verification> verifications = new ArrayList<>();
+    final List<String> notes = new ArrayList<>();
+    String command = "bench/run.sh";
+    int envelopeBytes;
+    String date;
+
+    String markdown() {
+        StringBuilder md = new StringBuilder();
+        md.append(SECTION).append(date).append("\n\n");
+        md.append("Command: `").append(command).append("`\n\n");
+        for (String fact : facts) {
+            md.append("- ").append(fact).append('\n');
+        }
+        md.append('\n');
+
+        md.append("**(a) Raw PostgreSQL** over JDBC, scratch tables shaped like `delivery.events`/`dedup`/`partitions`, envelopes of ")
+                .append(envelopeBytes).append(" bytes (what the server stores for a ").append(Events.EVENT_BYTES)
+                .append("-byte event), every statement or transaction committed:\n\n");
+        md.append("| method | connections | rows/s | machine busy |\n|---|---:|---:|---:|\n");
+        for (RawPostgres.Result r : raw) {
+            md.append("| ").append(r.method()).append(" | ").append(r.connections()).append(" | ")
+                    .append(num(r.rowsPerSecond())).append(" | ").append(pct(r.machineBusyPercent())).append(" |\n");
+        }
+        md.append('\n');
+
+        md.append("**(b) Batched publish** through the gateway (`POST /v1/topics/bench.batch/events`, ")
+                .append(BatchPublish.BATCH_SIZE).append(" events of ").append(Events.EVENT_BYTES)
+                .append(" bytes per request, closed loop, one connection per producer; counted: events acknowledged with 201 in the measured interval):\n\n");
+        md.append("| producers | events/s | requests/s | request p50 ms | p99 ms | errors | commits/s | events/commit | CPU platform | CPU PG backends | CPU bench | machine busy |\n");
+        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (BatchPublish.Point p : batches) {
+            Probe.Interval i = p.probe();
+            md.append("| ").append(p.producers()).append(" | ").append(num(p.eventsPerSecond())).append(" | ")
+                    .append(num(p.requests() / p.seconds())).append(" | ").append(ms(p.latency().millis(50))).append(" | ")
+                    .append(ms(p.latency().millis(99))).append(" | ").append(p.errors()).append(" | ")
+                    .append(num(i.commits() / p.seconds())).append(" | ").append(dec(i.eventsPerCommit())).append(" | ")
+                    .append(cores(i.cpu().platform())).append(" | ").append(cores(i.cpu().backends())).append(" | ")
+                    .append(cores(i.cpu().bench())).append(" | ").append(pct(i.cpu().machineBusyPercent())).append(" |\n");
+        }
+        md.append('\n');
+
+        md.append("**(c) Single-event publish at a fixed rate** (`application/cloudevents+json`, open loop, latency from each request's due time):\n\n");
+        md.append("| target/s | achieved/s | sent | ok | errors | p50 ms | p99 ms | p99.9 ms | max ms | max send lag ms | events/commit | CPU platform | machine busy |\n");
+        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (FixedRatePublish.Point p : rates) {
+            Probe.Interval i = p.probe();
+            md.append("| ").append(p.rate()).append(" | ").append(num(p.achievedPerSecond())).append(" | ").append(p.sent())
+                    .append(" | ").append(p.ok()).append(" | ").append(p.errors()).append(" | ")
+                    .append(ms(p.latency().millis(50))).append(" | ").append(ms(p.latency().millis(99))).append(" | ")
+                    .append(ms(p.latency().millis(99.9))).append(" | ").append(ms(p.latency().maxMillis())).append(" | ")
+                    .append(ms(p.maxSendLagMillis())).append(" | ").append(dec(i.eventsPerCommit())).append(" | ")
+                    .append(cores(i.cpu().platform())).append(" | ").append(pct(i.cpu().machineBusyPercent())).append(" |\n");
+        }
+        md.append('\n');
+
+        md.append("**Acknowledged means committed**: the log's head (`GET /v1/topics/{t}/events?after=0&limit=1`, subscribe key) after the run:\n\n");
+        md.append("| topic | acknowledged | failed/timed-out requests | head | equal |\n|---|---:|---:|---:|---|\n");
+        for (Verification v : verifications) {
+            md.append("| ").append(v.topic()).append(" | ").append(v.acknowledged()).append(" | ").append(v.uncertain())
+                    .append(" | ").append(v.head()).append(" | ").append(v.verdict()).append(" |\n");
+        }
+        md.append('\n');
+        for (String note : notes) {
+            md.append(note).append("\n\n");
+        }
+        return md.toString();
+    }
+
+    /**
+     * Replaces this date's section of {@code docs} (up to the next level-2 heading, so hand-written
+     * sections around it stay), or appends one; creates the file if needed.
+     */
+    void writeTo(Path docs) throws IOException {
+        String section = markdown();
+        String text = Files.exists(docs) ? Files.readString(docs, StandardCharsets.UTF_8) : """
+                # Benchmarks
+
+                Written by `bench/run.sh` (one section per date; a later run the same day replaces it).
+
+                """;
+        String heading = SECTION + date.substring(0, 10);
+        int start = text.indexOf("\n" + heading);
+        if (start >= 0) {
+            int end = text.indexOf("\n## ", start + 1);
+            text = text.substring(0, start + 1) + section + (end < 0 ? "" : text.substring(end + 1));
+        } else {
+            text = text.endsWith("\n\n") ? text + section : text + (text.endsWith("\n") ? "\n" : "\n\n") + section;
+        }
+        Files.createDirectories(docs.toAbsolutePath().getParent());
+        Files.writeString(docs, text.stripTrailing() + "\n", StandardCharsets.UTF_8);
+    }
+
+    static String num(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "–" : String.format(Locale.ROOT, "%,.0f", v);
+    }
+
+    static String dec(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    static String ms(double v) {
+        if (Double.isNaN(v)) {
+            return "–";
+        }
+        return v < 10 ? String.format(Locale.ROOT, "%.2f", v) : String.format(Locale.ROOT, "%,.0f", v);
+    }
+
+    static String cores(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    static String pct(double v) {
+        return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.0f %%", v);
+    }
+}
