@@ -163,10 +163,10 @@ public final class BenchMain {
             Probe probe = new Probe(new CpuSampler(platform.pid(), monitor), api);
 
             // A fresh JVM runs interpreted at first: warm both sides' publish paths up before any point counts.
-            say("warming the platform up (" + PLATFORM_WARMUP.toSeconds() + " s batched, 64 producers; 2 s single at 200/s; on "
+            say("warming the platform up (" + PLATFORM_WARMUP.toSeconds() + " s batched, 64 producers; 5 s single at 200/s; on "
                     + SMOKE_TOPIC + ", not reported) ...");
             new BatchPublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(64, Duration.ZERO, PLATFORM_WARMUP);
-            new FixedRatePublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(200, Duration.ZERO, Duration.ofSeconds(2));
+            new FixedRatePublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(200, Duration.ZERO, Duration.ofSeconds(5));
             if (!autovacuum) {
                 // Without autovacuum nothing ever gathers statistics on delivery's fresh tables, and the
                 // plans PostgreSQL caches for them stay those of empty tables (a sequential scan of dedup
@@ -223,18 +223,19 @@ public final class BenchMain {
             report.facts.add("autovacuum is off on this PostgreSQL server: the run does one `ANALYZE` after the platform warm-up, "
                     + "as autovacuum would have by then (without it, delivery's dedup look-up keeps a plan made for an empty table)");
         }
-        report.facts.add("Load average (1, 5, 15 min): " + loadStart + " at start, " + loadEnd + " at end" + loadVerdict(loadStart, loadEnd));
+        report.facts.add("Load average (1, 5, 15 min): " + loadStart + " at start, " + loadEnd + " at end (this includes the run's own load)"
+                + loadVerdict(loadStart) + othersVerdict());
         report.facts.add(String.format(Locale.ROOT, "Platform: `java %s-jar %s` (registry, delivery, gateway in one JVM), ready in %.1f s; %s",
                 javaOptions.isEmpty() ? "" : String.join(" ", javaOptions) + " ", jar.getFileName(), startSeconds, stopped)
                 + (configDir == null ? "" : "; config overrides from " + configDir + ": " + configFiles(configDir)));
         report.facts.add("Durations: (a) 1 s warm-up + " + rawMeasure.toSeconds() + " s per method; platform warm-up "
-                + PLATFORM_WARMUP.toSeconds() + " s batched (64 producers) + 2 s single; (b) " + warmup.toSeconds()
+                + PLATFORM_WARMUP.toSeconds() + " s batched (64 producers) + 5 s single at 200/s; (b) " + warmup.toSeconds()
                 + " s warm-up + " + measure.toSeconds() + " s per point; (c) " + rateWarmup(warmup) + " s warm-up + "
                 + measure.toSeconds() + " s per rate; whole run " + Math.round((System.nanoTime() - began) / 1e9) + " s");
         report.facts.add("CPU columns are cores' worth over the measured interval (1.00 = one core busy); \"PG backends\" are the "
-                + "server processes of this run's database only (not the WAL writer or checkpointer); \"machine busy\" includes "
-                + "everything else running on the machine");
-        report.notes.add(target());
+                + "server processes of this run's database only; \"others\" is everything else on the machine (other work, and "
+                + "PostgreSQL's WAL writer and checkpointer); \"machine busy\" is all of it as a share of the machine");
+        report.notes.add(0, target());
 
         String markdown = report.markdown();
         System.out.println();
@@ -323,19 +324,34 @@ public final class BenchMain {
         return Math.min(2, warmup.toSeconds());
     }
 
-    private static String loadVerdict(String start, String end) {
+    private static String loadVerdict(String start) {
         double cores = Machine.cores();
-        double worst = Math.max(first(start), first(end));
-        if (Double.isNaN(worst)) {
+        double load = first(start);
+        if (Double.isNaN(load)) {
             return "";
         }
-        if (worst >= cores) {
-            return " — **the machine was busy with other work** (load ≥ cores): treat the numbers as a lower bound";
+        if (load >= cores) {
+            return "; **the machine was busy with other work when the run began** (1-minute load ≥ cores)";
         }
-        if (worst >= cores / 2) {
-            return " — the machine had other work running (load ≥ half the cores): numbers may be low";
+        if (load >= cores / 2) {
+            return "; the machine had some other work when the run began (1-minute load ≥ half the cores)";
         }
-        return " — the machine was otherwise quiet";
+        return "; the machine was quiet when the run began";
+    }
+
+    /** Whether other work took CPU during the measured points ("CPU others"). */
+    private String othersVerdict() {
+        double worst = 0;
+        for (BatchPublish.Point p : report.batches) {
+            worst = Math.max(worst, p.probe().cpu().others());
+        }
+        for (FixedRatePublish.Point p : report.rates) {
+            worst = Math.max(worst, p.probe().cpu().others());
+        }
+        return worst >= 0.3
+                ? String.format(Locale.ROOT, ". **Other work took up to %.2f cores during the measured points** (\"CPU others\"): "
+                        + "treat the numbers as a lower bound", worst)
+                : String.format(Locale.ROOT, ". Other work took at most %.2f cores during the measured points (\"CPU others\")", worst);
     }
 
     private static double first(String load) {

@@ -23,6 +23,16 @@ final class CpuSampler {
     record Use(double platform, double bench, double backends, double machineBusyPercent) {
 
         static final Use NONE = new Use(Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+
+        /**
+         * What the rest of the machine used: other work, and PostgreSQL's shared processes (WAL
+         * writer, checkpointer). Near zero means the run had the machine to itself.
+         */
+        double others() {
+            double total = machineBusyPercent / 100 * Machine.cores();
+            return Math.max(0, total - (Double.isNaN(platform) ? 0 : platform) - (Double.isNaN(backends) ? 0 : backends)
+                    - (Double.isNaN(bench) ? 0 : bench));
+        }
     }
 
     private final long platformPid;
