@@ -4,6 +4,7 @@ import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.delivery.config.DeliveryProperties;
 import dev.switchboard.platform.problem.ProblemMapper;
 import dev.switchboard.platform.problem.ProblemWebExceptionHandler;
+import dev.switchboard.platform.security.StatelessSecurity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
@@ -57,23 +58,14 @@ class DeliverySecurity {
         bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
         bearer.setAuthenticationFailureHandler((webExchange, e) -> problems.write(webExchange.getExchange().getResponse(),
                 ProblemMapper.of(ErrorCode.UNAUTHENTICATED, "The service token is missing or wrong.")));
-        return http
-                .csrf(ServerHttpSecurity.CsrfSpec::disable)
-                .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)
-                .formLogin(ServerHttpSecurity.FormLoginSpec::disable)
-                .logout(ServerHttpSecurity.LogoutSpec::disable)
-                .requestCache(ServerHttpSecurity.RequestCacheSpec::disable)
-                .securityContextRepository(NoOpServerSecurityContextRepository.getInstance())
+        return StatelessSecurity.base(http, problems,
+                        "The service token is missing or wrong.",
+                        "Not here.")
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
                 .authorizeExchange(exchanges -> exchanges
                         .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
                         .pathMatchers("/internal/**").authenticated()
                         .anyExchange().denyAll())
-                .exceptionHandling(handling -> handling
-                        .authenticationEntryPoint((exchange, e) -> problems.write(exchange.getResponse(),
-                                ProblemMapper.of(ErrorCode.UNAUTHENTICATED, "The service token is missing or wrong.")))
-                        .accessDeniedHandler((exchange, e) -> problems.write(exchange.getResponse(),
-                                ProblemMapper.of(ErrorCode.FORBIDDEN, "Not here."))))
                 .build();
     }
 

@@ -3,6 +3,7 @@ package dev.switchboard.gateway.auth;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.platform.problem.ProblemMapper;
 import dev.switchboard.platform.problem.ProblemWebExceptionHandler;
+import dev.switchboard.platform.security.StatelessSecurity;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registryclient.RegistryClient;
 import org.springframework.context.annotation.Bean;
@@ -37,13 +38,9 @@ class GatewaySecurity {
         bearer.setServerAuthenticationConverter(GatewaySecurity::bearerToken);
         bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
         bearer.setAuthenticationFailureHandler((webExchange, e) -> unauthenticated(problems, webExchange.getExchange(), e));
-        return http
-                .csrf(ServerHttpSecurity.CsrfSpec::disable)
-                .httpBasic(ServerHttpSecurity.HttpBasicSpec::disable)
-                .formLogin(ServerHttpSecurity.FormLoginSpec::disable)
-                .logout(ServerHttpSecurity.LogoutSpec::disable)
-                .requestCache(ServerHttpSecurity.RequestCacheSpec::disable)
-                .securityContextRepository(NoOpServerSecurityContextRepository.getInstance())
+        return StatelessSecurity.base(http, problems,
+                        "A bearer credential is required: Authorization: Bearer <API key>.",
+                        "This credential may not do this.")
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
                 .authorizeExchange(exchanges -> exchanges
                         .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
@@ -51,11 +48,6 @@ class GatewaySecurity {
                         .pathMatchers("/v1/ws").permitAll()
                         .pathMatchers("/v1/**").authenticated()
                         .anyExchange().denyAll())
-                .exceptionHandling(handling -> handling
-                        .authenticationEntryPoint((exchange, e) -> problems.write(exchange.getResponse(),
-                                ProblemMapper.of(ErrorCode.UNAUTHENTICATED, "A bearer credential is required: Authorization: Bearer <API key>.")))
-                        .accessDeniedHandler((exchange, e) -> problems.write(exchange.getResponse(),
-                                ProblemMapper.of(ErrorCode.FORBIDDEN, "This credential may not do this."))))
                 .build();
     }
 
