@@ -109,7 +109,11 @@ final class WsClient implements AutoCloseable {
     }
 
     static String jwt(String secret, String tenant, Instant exp, List<String> subscribe, List<String> publish) {
-        JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder().subject("user-1");
+        return jwt(secret, tenant, "user-1", exp, subscribe, publish);
+    }
+
+    static String jwt(String secret, String tenant, String subject, Instant exp, List<String> subscribe, List<String> publish) {
+        JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder().subject(subject);
         if (tenant != null) {
             claims.claim("tid", tenant);
         }

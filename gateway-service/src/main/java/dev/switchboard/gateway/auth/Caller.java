@@ -4,6 +4,7 @@ import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.Scope;
 import dev.switchboard.contracts.names.TopicPattern;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -39,9 +40,12 @@ public sealed interface Caller {
 
     /**
      * A browser, by a JWT signed with its tenant's client secret: it may subscribe to and publish on
-     * the topics its {@code subscribe} / {@code publish} claims' patterns match, nothing else.
+     * the topics its {@code subscribe} / {@code publish} claims' patterns match, nothing else, and
+     * only until {@code expiresAt} (the token's {@code exp} plus the allowed clock skew): a socket or
+     * a stream it opened ends then.
      */
-    record Jwt(String tenant, String subject, List<TopicPattern> subscribe, List<TopicPattern> publish) implements Caller {
+    record Jwt(String tenant, String subject, List<TopicPattern> subscribe, List<TopicPattern> publish,
+               Instant expiresAt) implements Caller {
         public Jwt {
             subscribe = List.copyOf(subscribe);
             publish = List.copyOf(publish);

@@ -87,7 +87,8 @@ public class ClientTokens {
         try {
             JWTClaimsSet claims = jwt.getJWTClaimsSet();
             CLAIMS.verify(claims, null);
-            return new Caller.Jwt(tenant, claims.getSubject(), patterns(claims, "subscribe"), patterns(claims, "publish"));
+            return new Caller.Jwt(tenant, claims.getSubject(), patterns(claims, "subscribe"), patterns(claims, "publish"),
+                    claims.getExpirationTime().toInstant().plusSeconds(CLOCK_SKEW_SECONDS));
         } catch (BadJWTException e) {
             throw unauthenticated("The token is expired, not yet valid or lacks \"exp\".");
         } catch (ParseException e) {

@@ -24,7 +24,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * The public edge authenticates every {@code /v1} request by bearer token: a tenant API key
- * ({@code sb_…}) resolved through the registry (cached; a revoked key fails within a second).
+ * ({@code sb_…}) resolved through the registry (cached; a revoked key fails within a second), or a
+ * browser's client JWT, verified like the WebSocket's {@code connect} token ({@link ClientTokens}).
  * Failures are problem+json: 401 for a missing or unknown credential, 503 when the registry cannot
  * be asked. What a caller may do with a topic is decided per request from its {@link Caller}.
  */
@@ -32,14 +33,14 @@ import reactor.core.publisher.Mono;
 class GatewaySecurity {
 
     @Bean
-    SecurityWebFilterChain gatewayFilterChain(ServerHttpSecurity http, RegistryClient registry,
+    SecurityWebFilterChain gatewayFilterChain(ServerHttpSecurity http, RegistryClient registry, ClientTokens tokens,
                                               ProblemWebExceptionHandler problems) {
-        AuthenticationWebFilter bearer = new AuthenticationWebFilter(authenticationManager(registry));
+        AuthenticationWebFilter bearer = new AuthenticationWebFilter(authenticationManager(registry, tokens));
         bearer.setServerAuthenticationConverter(GatewaySecurity::bearerToken);
         bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
         bearer.setAuthenticationFailureHandler((webExchange, e) -> unauthenticated(problems, webExchange.getExchange(), e));
         return StatelessSecurity.base(http, problems,
-                        "A bearer credential is required: Authorization: Bearer <API key>.",
+                        "A bearer credential is required: Authorization: Bearer <API key or client JWT>.",
                         "This credential may not do this.")
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
                 .authorizeExchange(exchanges -> exchanges
@@ -51,16 +52,16 @@ class GatewaySecurity {
                 .build();
     }
 
-    private static ReactiveAuthenticationManager authenticationManager(RegistryClient registry) {
+    private static ReactiveAuthenticationManager authenticationManager(RegistryClient registry, ClientTokens tokens) {
         return authentication -> {
             String token = ((BearerToken) authentication).getCredentials();
-            if (!token.startsWith("sb_")) {
-                return Mono.error(new BadCredentialsException("Not an API key."));
-            }
-            return registry.resolveKey(token)
-                    .<Authentication>map(key -> new CallerAuthentication(new Caller.ApiKey(key)))
+            Mono<? extends Caller> caller = token.startsWith("sb_")
+                    ? registry.resolveKey(token).map(Caller.ApiKey::new)
+                    : tokens.verify(token);
+            return caller
+                    .<Authentication>map(CallerAuthentication::new)
                     .onErrorMap(SwitchboardException.class, e -> e.code() == ErrorCode.UNAUTHENTICATED
-                            ? new BadCredentialsException("Unknown or revoked API key.")
+                            ? new BadCredentialsException(e.getBody().getDetail() == null ? "Unknown credential." : e.getBody().getDetail())
                             : new AuthenticationServiceException("The registry is unavailable.", e));
         };
     }
@@ -78,8 +79,9 @@ class GatewaySecurity {
             return problems.write(exchange.getResponse(),
                     ProblemMapper.of(ErrorCode.UNAVAILABLE, "Credentials cannot be checked right now; retry shortly."));
         }
-        return problems.write(exchange.getResponse(),
-                ProblemMapper.of(ErrorCode.UNAUTHENTICATED, "The credential is unknown, revoked or malformed."));
+        String detail = e instanceof BadCredentialsException && e.getMessage() != null && !e.getMessage().isBlank()
+                ? e.getMessage() : "The credential is unknown, revoked or malformed.";
+        return problems.write(exchange.getResponse(), ProblemMapper.of(ErrorCode.UNAUTHENTICATED, detail));
     }
 
 }

@@ -22,6 +22,8 @@ import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -77,7 +79,12 @@ class EventsController {
             // A reconnecting EventSource sends Last-Event-ID: it wins over the URL it was first opened with.
             String from = lastEventId != null && !lastEventId.isBlank() ? lastEventId : after;
             Map<Integer, Long> position = new TreeMap<>();
-            return delivery.stream(caller.tenant(), topic, from).map(line -> toSse(line, position));
+            Flux<ServerSentEvent<String>> events = delivery.stream(caller.tenant(), topic, from).map(line -> toSse(line, position));
+            // A stream opened with a client JWT ends when the token does; the client reconnects with a fresh
+            // one and Last-Event-ID, losing nothing.
+            return caller instanceof Caller.Jwt jwt
+                    ? events.take(Duration.ofMillis(Math.max(0, Duration.between(Instant.now(), jwt.expiresAt()).toMillis())))
+                    : events;
         });
     }
 

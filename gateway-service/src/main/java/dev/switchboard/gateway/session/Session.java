@@ -19,10 +19,14 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.reactive.socket.CloseStatus;
 import org.springframework.web.reactive.socket.WebSocketMessage;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import tools.jackson.databind.JsonNode;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,6 +44,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * is checked. Requests then run concurrently (up to {@code maxInflight}), but subscribe and
  * unsubscribe take effect in the order they arrived: a subscription's slot is reserved (or
  * released) synchronously when its frame is read.
+ *
+ * <p>Credentials stay checked for the socket's whole life: when the token expires the socket gets
+ * {@code error unauthenticated} and close 4001 (the client reconnects with a fresh token and its
+ * resume points). Before that, a {@code connect} frame with a fresh token for the same tenant and
+ * subject replaces the token in place (answered {@code connected}); subscriptions the new token no
+ * longer allows end with an {@code error forbidden} naming the topic. When the registry reports a
+ * change to the tenant or its client secrets, the token is verified again and the socket closed with
+ * 4001 if it no longer verifies (tenant deleted, secret rotated past its grace period).
  */
 final class Session implements SubscriptionListener {
 
@@ -54,6 +66,9 @@ final class Session implements SubscriptionListener {
     private final AtomicBoolean connectSeen = new AtomicBoolean();
     private final AtomicBoolean closing = new AtomicBoolean();
     private volatile Caller.Jwt caller;
+    /** The raw token {@link #caller} came from, verified again when the registry changes. */
+    private volatile String token;
+    private volatile Disposable expiry;
     private volatile TenantQuotas quotas;
     private volatile CloseStatus closeStatus = CloseStatus.NORMAL;
     private volatile long lastSeen = System.nanoTime();
@@ -165,8 +180,7 @@ final class Session implements SubscriptionListener {
 
     private Mono<Void> connect(ClientFrame.Connect frame) {
         if (!connectSeen.compareAndSet(false, true)) {
-            send(new ServerFrame.Error(frame.id(), ErrorCode.INVALID_REQUEST, "Already connected.", null));
-            return Mono.empty();
+            return authenticated.asMono().flatMap(ok -> ok ? refresh(frame) : Mono.empty());
         }
         return context.tokens().verify(frame.token())
                 .flatMap(jwt -> context.registry().quotas(jwt.tenant()).map(q -> Map.entry(jwt, q)))
@@ -180,6 +194,7 @@ final class Session implements SubscriptionListener {
                     }
                     quotas = auth.getValue();
                     caller = jwt;
+                    token = frame.token();
                     if (closing.get()) {
                         // The socket went while the token was being checked: cleanup may have missed the slot.
                         context.sessions().release(jwt.tenant());
@@ -188,6 +203,7 @@ final class Session implements SubscriptionListener {
                         return;
                     }
                     send(new ServerFrame.Connected(frame.id(), id, context.properties().pingInterval().toSeconds()));
+                    expireAt(jwt);
                     authenticated.tryEmitValue(true);
                 })
                 .then()
@@ -200,6 +216,78 @@ final class Session implements SubscriptionListener {
                             CloseStatus.SERVICE_OVERLOAD.getCode());
                     return Mono.empty();
                 });
+    }
+
+    /** A connect frame on a connected socket: a fresh token for the same tenant and subject. */
+    private Mono<Void> refresh(ClientFrame.Connect frame) {
+        Caller.Jwt current = caller;
+        return context.tokens().verify(frame.token())
+                .doOnNext(jwt -> {
+                    if (!jwt.tenant().equals(current.tenant()) || !java.util.Objects.equals(jwt.subject(), current.subject())) {
+                        send(new ServerFrame.Error(frame.id(), ErrorCode.FORBIDDEN,
+                                "A refreshed token must be for the same tenant and subject; connect a new socket instead.", null));
+                        return;
+                    }
+                    caller = jwt;
+                    token = frame.token();
+                    expireAt(jwt);
+                    List<String> revoked;
+                    synchronized (subscriptions) {
+                        revoked = subscriptions.keySet().stream().filter(t -> !jwt.maySubscribe(t)).toList();
+                    }
+                    for (String topic : revoked) {
+                        Subscription slot = subscriptions.remove(topic);
+                        if (slot != null) {
+                            slot.cancel();
+                            outbound.removePositions(topic);
+                            send(new ServerFrame.Error(null, ErrorCode.FORBIDDEN, "The refreshed token may not subscribe to '" + topic + "'.", topic));
+                        }
+                    }
+                    send(new ServerFrame.Connected(frame.id(), id, context.properties().pingInterval().toSeconds()));
+                })
+                .then()
+                // A refresh that fails leaves the socket as it was: its current token still holds until it expires.
+                .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(), detail(e)));
+    }
+
+    /** Closes the socket when {@code jwt} expires, unless a refresh moves the deadline. */
+    private void expireAt(Caller.Jwt jwt) {
+        Duration left = Duration.between(Instant.now(), jwt.expiresAt());
+        Disposable previous = expiry;
+        expiry = Mono.delay(left.isNegative() ? Duration.ZERO : left)
+                .subscribe(t -> {
+                    if (caller == jwt) {
+                        close(new ServerFrame.Error(null, ErrorCode.UNAUTHENTICATED,
+                                "The token expired; connect again with a fresh token.", null), CloseCodes.UNAUTHENTICATED);
+                    }
+                });
+        if (previous != null) {
+            previous.dispose();
+        }
+    }
+
+    /** The registry changed the tenant or its secrets: is the token still good? */
+    Mono<Void> revalidate() {
+        String current = token;
+        if (current == null || closing.get()) {
+            return Mono.empty();
+        }
+        return context.tokens().verify(current)
+                .then()
+                .onErrorResume(SwitchboardException.class, e -> {
+                    // Unavailable: the registry cannot say; keep the socket, the next change checks again.
+                    if (e.code() == ErrorCode.UNAUTHENTICATED && current.equals(token)) {
+                        close(new ServerFrame.Error(null, ErrorCode.UNAUTHENTICATED,
+                                "The credentials are no longer valid: " + detail(e), null), CloseCodes.UNAUTHENTICATED);
+                    }
+                    return Mono.empty();
+                });
+    }
+
+    /** The tenant the socket is connected for, or null before {@code connected}. */
+    String tenant() {
+        Caller.Jwt c = caller;
+        return c == null ? null : c.tenant();
     }
 
     private Mono<Void> unauthenticated(Long requestId, String message) {
@@ -403,6 +491,10 @@ final class Session implements SubscriptionListener {
     /** When the socket is gone: leave every topic, give the connection slot back. */
     void cleanup() {
         closing.set(true);
+        Disposable timer = expiry;
+        if (timer != null) {
+            timer.dispose();
+        }
         outbound.finish(true, r -> null);
         terminated.tryEmitEmpty();
         synchronized (subscriptions) {

@@ -10,9 +10,8 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.socket.WebSocketHandler;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import org.springframework.web.reactive.socket.CloseStatus;
+import org.springframework.web.reactive.socket.WebSocketMessage;
 import org.springframework.web.reactive.socket.WebSocketSession;
-import org.springframework.web.reactive.socket.adapter.AbstractWebSocketSession;
-import org.springframework.web.reactive.socket.adapter.ReactorNettyWebSocketSession;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
@@ -44,39 +43,18 @@ class SessionHandler implements WebSocketHandler {
     }
 
     /**
-     * Sends the close frame without closing the TCP connection. Reactor Netty's own close
-     * ({@code WebSocketSession.close}) closes the channel as soon as the frame is written; a peer
-     * that still has frames to read then answers their pings into a closed socket and gets a
-     * reset, and its kernel drops every frame it has not read — the {@code reconnect} included.
-     * Sent as an ordinary frame, the close waits for the peer's reply, which ends the connection
-     * (Reactor Netty closes it on the peer's close frame). Spring keeps the Netty connection behind
-     * a protected accessor, hence the reflection; without it, the plain close is used.
+     * The close frame, as the last message of the socket's one writer, without closing the TCP
+     * connection. Reactor Netty's own close ({@code WebSocketSession.close}) closes the channel as
+     * soon as the frame is written; a peer that still has frames to read then answers their pings
+     * into a closed socket and gets a reset, and its kernel drops every frame it has not read — the
+     * {@code reconnect} included. Written as an ordinary frame, the close waits for the peer's
+     * reply, which ends the connection (Reactor Netty closes it on the peer's close frame). Spring
+     * writes a message's native Netty frame as it is, which is how a close frame gets through its
+     * message API.
      */
-    static Mono<Void> closeFrame(WebSocketSession ws, CloseStatus status) {
-        if (ws instanceof ReactorNettyWebSocketSession netty && DELEGATE != null) {
-            try {
-                ReactorNettyWebSocketSession.WebSocketConnection connection =
-                        (ReactorNettyWebSocketSession.WebSocketConnection) DELEGATE.invoke(netty);
-                return connection.getOutbound()
-                        .sendObject(new CloseWebSocketFrame(status.getCode(), status.getReason()))
-                        .then();
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                log.debug("falling back to the plain close", e);
-            }
-        }
-        return ws.close(status);
-    }
-
-    private static final java.lang.reflect.Method DELEGATE = delegateAccessor();
-
-    private static java.lang.reflect.Method delegateAccessor() {
-        try {
-            java.lang.reflect.Method m = AbstractWebSocketSession.class.getDeclaredMethod("getDelegate");
-            m.setAccessible(true);
-            return m;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
-        }
+    static WebSocketMessage closeMessage(WebSocketSession ws, CloseStatus status) {
+        return new WebSocketMessage(WebSocketMessage.Type.BINARY, ws.bufferFactory().wrap(new byte[0]),
+                new CloseWebSocketFrame(status.getCode(), status.getReason()));
     }
 
     @Override
@@ -90,8 +68,8 @@ class SessionHandler implements WebSocketHandler {
                 .then();
         Mono<Void> outbound = ws.send(session.outbound().flux().map(frame -> frame.isPing()
                         ? ws.pingMessage(factory -> factory.wrap(new byte[0]))
-                        : ws.textMessage(frame.text())))
-                .then(Mono.defer(() -> closeFrame(ws, session.closeStatus())))
+                        : ws.textMessage(frame.text()))
+                        .concatWith(Mono.fromSupplier(() -> closeMessage(ws, session.closeStatus()))))
                 // The closing handshake: keep reading until the peer answers the close (inbound completes),
                 // so that its last pongs do not hit a closed socket, whose reset would make the peer's
                 // kernel discard the frames it has not read yet — the reconnect frame among them.

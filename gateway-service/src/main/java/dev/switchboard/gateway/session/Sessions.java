@@ -7,9 +7,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
+import dev.switchboard.contracts.registry.RegistryChange;
+import dev.switchboard.registryclient.CachingRegistryClient;
+import dev.switchboard.registryclient.RegistryClient;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,6 +25,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The sockets of this gateway instance: per-tenant connection counts (the tenant's
  * {@code maxConnections} quota, enforced per instance), metrics, and graceful shutdown.
+ *
+ * <p>Registry changes: while running, this follows the registry client's change feed. A change to a
+ * tenant or its client secrets (or a feed reset, which may hide any change) makes every socket of
+ * that tenant verify its token again; those that no longer verify are closed with 4001.
  *
  * <p>Shutdown: this lifecycle stops before the web server's own graceful shutdown (a higher phase
  * stops first). It sends every socket {@code reconnect} ({@code reason: shutdown}, a {@code delayMs}
@@ -37,12 +47,15 @@ class Sessions implements SmartLifecycle {
     private final MeterRegistry meters;
     final Counter framesIn;
     final Counter framesOut;
+    private final RegistryClient registry;
     private volatile boolean running;
     private volatile boolean draining;
+    private volatile Disposable changes;
 
-    Sessions(WebSocketProperties properties, MeterRegistry meters) {
+    Sessions(WebSocketProperties properties, MeterRegistry meters, RegistryClient registry) {
         this.properties = properties;
         this.meters = meters;
+        this.registry = registry;
         this.framesIn = meters.counter("switchboard.gateway.ws.frames.in");
         this.framesOut = meters.counter("switchboard.gateway.ws.frames.out");
         meters.gauge("switchboard.gateway.ws.sockets", open, Set::size);
@@ -89,6 +102,24 @@ class Sessions implements SmartLifecycle {
     @Override
     public void start() {
         running = true;
+        changes = Flux.defer(registry::changes)
+                .filter(c -> c.kind() == RegistryChange.Kind.TENANT || c.kind() == RegistryChange.Kind.CLIENT_SECRET)
+                .map(RegistryChange::tenant)
+                // A subscriber that fell behind has missed changes: check everyone, then follow again.
+                .onErrorResume(e -> Mono.just(CachingRegistryClient.RESET_TENANT))
+                // Resubscribe (not in a tight loop: the feed completes at once once the client is closed).
+                .repeatWhen(done -> done.concatMap(n -> Mono.delay(Duration.ofMillis(500))).takeWhile(n -> running))
+                .concatMap(tenant -> revalidate(tenant).onErrorResume(e -> Mono.empty()), 1)
+                .subscribe();
+    }
+
+    /** Verifies again the tokens of the tenant's sockets ({@code *}: every socket's). */
+    Mono<Void> revalidate(String tenant) {
+        boolean all = CachingRegistryClient.RESET_TENANT.equals(tenant);
+        return Flux.fromIterable(List.copyOf(open))
+                .filter(s -> all || tenant.equals(s.tenant()))
+                .flatMap(Session::revalidate, 64)
+                .then();
     }
 
     @Override
@@ -100,6 +131,10 @@ class Sessions implements SmartLifecycle {
     public void stop(Runnable callback) {
         draining = true;
         running = false;
+        Disposable feed = changes;
+        if (feed != null) {
+            feed.dispose();
+        }
         int count = open.size();
         if (count == 0) {
             callback.run();
