@@ -23,6 +23,13 @@ import java.util.concurrent.ConcurrentHashMap;
 public class InMemoryRegistry implements RegistryClient {
 
     private final Map<String, Map<TopicPattern, TopicSettings>> topics = new ConcurrentHashMap<>();
+    private final Map<String, TenantQuotas> quotas = new ConcurrentHashMap<>();
+    /** Tests of the log itself are not about limits: tenants not set otherwise may publish 100k events/s. */
+    static final TenantQuotas UNTHROTTLED = new TenantQuotas(100_000, 100_000, 10_000, 100, 65_536);
+
+    public void quotas(String tenant, TenantQuotas q) {
+        quotas.put(tenant, q);
+    }
 
     public void declare(String tenant, String nameOrPattern, TopicSettings settings) {
         topics.computeIfAbsent(tenant, t -> new ConcurrentHashMap<>()).put(TopicPattern.of(nameOrPattern), settings);
@@ -38,7 +45,7 @@ public class InMemoryRegistry implements RegistryClient {
 
     @Override
     public Mono<TenantQuotas> quotas(String tenant) {
-        return Mono.just(TenantQuotas.DEFAULT);
+        return Mono.just(quotas.getOrDefault(tenant, UNTHROTTLED));
     }
 
     @Override

@@ -76,7 +76,7 @@ class PublishIntegrationTests {
     private void declare(String tenant, String topic, int partitions) {
         TopicSettings d = TopicSettings.defaults();
         registry.declare(tenant, topic, new TopicSettings(partitions, d.retention(), d.dedupWindow(), d.defaultTtl(),
-                d.maxPayloadBytes(), d.schemaVersions(), d.maxLag(), d.lagPolicy(), d.maxAttempts(), d.publishRate()));
+                d.maxPayloadBytes(), d.schemaVersions(), d.maxLag(), d.lagPolicy(), d.maxAttempts(), new TopicSettings.PublishRate(100_000, 100_000)));
     }
 
     @Test
@@ -226,6 +226,66 @@ class PublishIntegrationTests {
                 .contains("switchboard_delivery_commit_batch_size_count")
                 .contains("switchboard_delivery_streams_open")
                 .doesNotContain("secret-topic-name");
+    }
+
+    @Test
+    void aTopicsPublishRateThrottlesWith429AndRetryAfterAndStoresNothing() throws Exception {
+        TopicSettings d = TopicSettings.defaults();
+        registry.declare("acme", "metered-topic", new TopicSettings(1, d.retention(), d.dedupWindow(), d.defaultTtl(),
+                d.maxPayloadBytes(), d.schemaVersions(), d.maxLag(), d.lagPolicy(), d.maxAttempts(), new TopicSettings.PublishRate(2, 5)));
+        web.post().uri(events("acme", "metered-topic")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
+                .bodyValue("[{\"type\":\"t\"},{\"type\":\"t\"},{\"type\":\"t\"},{\"type\":\"t\"},{\"type\":\"t\"}]")
+                .exchange().expectStatus().isCreated();
+        // The burst is spent: the next event waits for a refill (2/s → about 500 ms).
+        web.post().uri(events("acme", "metered-topic")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isEqualTo(429)
+                .expectHeader().valueEquals("Retry-After", "1")
+                .expectBody().jsonPath("$.code").isEqualTo("rate_limited")
+                .jsonPath("$.retryAfterMs").value(ms -> assertThat(((Number) ms).longValue()).isBetween(1L, 1000L));
+        // Bigger than the burst: can never fit, and says so.
+        web.post().uri(events("acme", "metered-topic")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
+                .bodyValue("[" + String.join(",", java.util.Collections.nCopies(6, "{\"type\":\"t\"}")) + "]")
+                .exchange().expectStatus().isEqualTo(429)
+                .expectBody().jsonPath("$.detail").value(detail -> assertThat(detail.toString()).contains("exceeds"));
+        assertThat(rows("acme", "metered-topic")).isEqualTo(5);
+        Thread.sleep(1100);
+        web.post().uri(events("acme", "metered-topic")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isCreated()
+                .expectBody().jsonPath("$.seq").isEqualTo(6);
+        // Another topic of the tenant is not held back by this one's bucket.
+        declare("acme", "unmetered-neighbour", 1);
+        web.post().uri(events("acme", "unmetered-neighbour")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isCreated();
+    }
+
+    @Test
+    void aTenantsQuotaThrottlesAllItsTopicsButNoOtherTenant() throws Exception {
+        registry.quotas("noisy", new dev.switchboard.contracts.registry.TenantQuotas(1, 3, 100, 10, 65_536));
+        declare("noisy", "one", 1);
+        declare("noisy", "two", 1);
+        declare("quiet", "one", 1);
+        for (String topic : List.of("one", "two", "one")) {
+            web.post().uri(events("noisy", topic)).header("Authorization", TOKEN)
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                    .exchange().expectStatus().isCreated();
+        }
+        web.post().uri(events("noisy", "two")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isEqualTo(429)
+                .expectHeader().exists("Retry-After")
+                .expectBody().jsonPath("$.code").isEqualTo("rate_limited");
+        assertThat(rows("noisy", "two")).isEqualTo(1);
+        web.post().uri(events("quiet", "one")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isCreated();
+        String metrics = web.get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        assertThat(metrics).containsPattern("switchboard_delivery_publish_throttled_total\\{[^}]*bucket=\"tenant\"[^}]*tenant=\"noisy\"");
     }
 
     private long rows(String tenant, String topic) throws Exception {

@@ -70,7 +70,7 @@ class StreamIntegrationTests {
     private void declare(String topic, Duration retention, Duration defaultTtl) {
         TopicSettings d = TopicSettings.defaults();
         registry.declare("acme", topic, new TopicSettings(1, retention, d.dedupWindow(), defaultTtl,
-                d.maxPayloadBytes(), d.schemaVersions(), d.maxLag(), d.lagPolicy(), d.maxAttempts(), d.publishRate()));
+                d.maxPayloadBytes(), d.schemaVersions(), d.maxLag(), d.lagPolicy(), d.maxAttempts(), new TopicSettings.PublishRate(100_000, 100_000)));
     }
 
     private static WebClient client(int port) {

@@ -87,10 +87,13 @@ public final class TestPlatform implements AutoCloseable {
                 .defaultHeader("Authorization", "Bearer " + ADMIN_TOKEN).build();
     }
 
-    /** Creates a tenant; returns its client secret. */
+    /**
+     * Creates a tenant; returns its client secret. Its publish quota is far above the default, as a
+     * tenant that publishes in volume would set it: tests that are about throttling set their own.
+     */
     public String createTenant(String id) {
         JsonNode created = admin().post().uri("/admin/v1/tenants").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue(Map.of("id", id, "name", id))
+                .bodyValue(Map.of("id", id, "name", id, "quotas", Map.of("publishPerSecond", 100_000, "burst", 100_000)))
                 .exchange().expectStatus().isCreated()
                 .expectBody(JsonNode.class).returnResult().getResponseBody();
         return created.get("clientSecret").asString();
@@ -112,9 +115,12 @@ public final class TestPlatform implements AutoCloseable {
         return new Key(created.get("id").asString(), created.get("key").asString());
     }
 
+    /** Declares a topic or pattern; unless {@code settings} say otherwise, with a publish rate far above the default. */
     public void declareTopic(String tenant, String nameOrPattern, Map<String, Object> settings) {
+        Map<String, Object> body = new java.util.HashMap<>(settings);
+        body.putIfAbsent("publishRate", Map.of("perSecond", 100_000, "burst", 100_000));
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", tenant, nameOrPattern).contentType(MediaType.APPLICATION_JSON)
-                .bodyValue(settings)
+                .bodyValue(body)
                 .exchange().expectStatus().is2xxSuccessful();
     }
 

@@ -251,6 +251,30 @@ class WebSocketCredentialsIntegrationTests {
         }
     }
 
+    @Test
+    void publishesOverTheTopicsRateGetSlowDownAndARateLimitedError() {
+        platform.declareTopic("crdacme", "slow.*", Map.of("publishRate", Map.of("perSecond", 1, "burst", 2)));
+        try (WsClient ws = WsClient.open(platform.gatewayUrl(0)).connect(WsClient.jwt(secret, "crdacme", List.of("slow.*")))) {
+            for (int i = 0; i < 2; i++) {
+                long id = ws.send(Map.of("op", "publish", "topic", "slow.x", "event", Map.of("type", "t", "data", i)));
+                assertThat(ws.next(f -> f.path("id").asLong(-1) == id).path("op").asString()).isEqualTo("published");
+            }
+            long id = ws.send(Map.of("op", "publish", "topic", "slow.x", "event", Map.of("type", "t", "data", 2)));
+            List<JsonNode> frames = ws.until(f -> f.path("id").asLong(-1) == id, WsClient.WAIT);
+            JsonNode error = frames.get(frames.size() - 1);
+            assertThat(error.path("op").asString()).isEqualTo("error");
+            assertThat(error.path("code").asString()).isEqualTo("rate_limited");
+            JsonNode slowDown = frames.stream().filter(f -> f.path("op").asString().equals("slow_down")).findFirst().orElseThrow();
+            assertThat(slowDown.path("topic").asString()).isEqualTo("slow.x");
+            assertThat(slowDown.path("retryAfterMs").asLong()).isBetween(1L, 1000L);
+            long ping = ws.send(Map.of("op", "ping"));
+            assertThat(ws.next(f -> f.path("id").asLong(-1) == ping).path("op").asString()).isEqualTo("pong");
+        }
+        platform.gatewayClient(0).get().uri("/v1/topics/{t}/events?after=0", "slow.x")
+                .header("Authorization", publisher.bearer()).exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.events.length()").isEqualTo(2);
+    }
+
     private static List<Long> publishBatches(String topic, int n, int dataChars) {
         List<Long> seqs = new ArrayList<>();
         String pad = "x".repeat(dataChars);

@@ -3,6 +3,7 @@ package dev.switchboard.delivery.ingest;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.delivery.config.DeliveryProperties;
+import dev.switchboard.delivery.limit.PublishLimiter;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registryclient.RegistryClient;
 import io.micrometer.core.instrument.Counter;
@@ -19,7 +20,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Publishing: resolve the topic and the tenant's quotas through the registry (cached), normalise
- * every event, and hand the request to group commit as one all-or-nothing unit. A rejected
+ * every event, take the request's tokens from the tenant's and the topic's bucket
+ * ({@link PublishLimiter}), and hand the request to group commit as one all-or-nothing unit. A rejected
  * request stores nothing: every check runs before anything is queued.
  */
 @Service
@@ -30,9 +32,11 @@ public class PublishService {
     private final GroupCommitter committer;
     private final DeliveryProperties properties;
     private final MeterRegistry meters;
+    private final PublishLimiter limiter;
 
     PublishService(RegistryClient registry, EventNormalizer normalizer, GroupCommitter committer,
-                   DeliveryProperties properties, MeterRegistry meters) {
+                   DeliveryProperties properties, MeterRegistry meters, PublishLimiter limiter) {
+        this.limiter = limiter;
         this.registry = registry;
         this.normalizer = normalizer;
         this.committer = committer;
@@ -63,6 +67,8 @@ public class PublishService {
                     for (int i = 0; i < sent.size(); i++) {
                         pending.add(normalizer.normalize(sent.get(i), t.getT1(), t.getT2(), now, batch ? i : -1));
                     }
+                    // Only a request that is valid as a whole takes tokens.
+                    limiter.acquire(tenant, topic, t.getT2(), t.getT1().settings().publishRate(), pending.size());
                     return committer.submit(pending);
                 })
                 .doOnSuccess(results -> record(tenant, "accepted", null, started, results.size()))

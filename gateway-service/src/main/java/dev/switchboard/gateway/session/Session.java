@@ -390,12 +390,15 @@ final class Session implements SubscriptionListener {
         ErrorCode code = ErrorCode.fromCode(body.path("code").asString("")).orElse(ErrorCode.UNAVAILABLE);
         String detail = body.path("detail").asString(code.title());
         if (response.getStatusCode().value() == 429) {
-            String retryAfter = response.getHeaders().getFirst(Headers.RETRY_AFTER);
-            long ms = 1000;
-            try {
-                ms = retryAfter == null ? 1000 : Math.max(0, Long.parseLong(retryAfter.trim())) * 1000;
-            } catch (NumberFormatException ignored) {
-                // keep the default
+            // Delivery's problem says to the millisecond (retryAfterMs); Retry-After only in whole seconds.
+            long ms = body.path("retryAfterMs").asLong(-1);
+            if (ms < 0) {
+                String retryAfter = response.getHeaders().getFirst(Headers.RETRY_AFTER);
+                try {
+                    ms = retryAfter == null ? 1000 : Math.max(0, Long.parseLong(retryAfter.trim())) * 1000;
+                } catch (NumberFormatException ignored) {
+                    ms = 1000;
+                }
             }
             send(new ServerFrame.SlowDown(frame.topic(), ms));
         }
