@@ -275,6 +275,26 @@ class WebSocketCredentialsIntegrationTests {
                 .expectBody().jsonPath("$.events.length()").isEqualTo(2);
     }
 
+    @Test
+    void socketMetricsAreExposedWithoutTopicNames() {
+        try (WsClient ws = WsClient.open(platform.gatewayUrl(0)).connect(WsClient.jwt(secret, "crdacme", List.of("a.*")))) {
+            ws.subscribe("a.very-secret-topic-name", null);
+            String metrics = platform.gatewayClient(0).get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+                    .expectBody(String.class).returnResult().getResponseBody();
+            assertThat(gauge(metrics, "switchboard_gateway_ws_sockets")).isGreaterThanOrEqualTo(1);
+            assertThat(gauge(metrics, "switchboard_gateway_ws_subscriptions")).isGreaterThanOrEqualTo(1);
+            assertThat(gauge(metrics, "switchboard_gateway_ws_upstreams")).isGreaterThanOrEqualTo(1);
+            assertThat(gauge(metrics, "switchboard_gateway_ws_frames_in_total")).isGreaterThanOrEqualTo(2);
+            assertThat(gauge(metrics, "switchboard_gateway_ws_frames_out_total")).isGreaterThanOrEqualTo(2);
+            assertThat(metrics).contains("switchboard_gateway_ws_queue_depth").doesNotContain("very-secret-topic-name");
+        }
+    }
+
+    private static double gauge(String metrics, String name) {
+        return metrics.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     private static List<Long> publishBatches(String topic, int n, int dataChars) {
         List<Long> seqs = new ArrayList<>();
         String pad = "x".repeat(dataChars);

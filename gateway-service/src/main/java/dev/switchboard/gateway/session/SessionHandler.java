@@ -68,7 +68,8 @@ class SessionHandler implements WebSocketHandler {
                 .then();
         Mono<Void> outbound = ws.send(session.outbound().flux().map(frame -> frame.isPing()
                         ? ws.pingMessage(factory -> factory.wrap(new byte[0]))
-                        : ws.textMessage(frame.text()))
+                        // Wraps the frame's shared bytes: no per-socket encoding or copy.
+                        : new WebSocketMessage(WebSocketMessage.Type.TEXT, ws.bufferFactory().wrap(frame.utf8())))
                         .concatWith(Mono.fromSupplier(() -> closeMessage(ws, session.closeStatus()))))
                 // The closing handshake: keep reading until the peer answers the close (inbound completes),
                 // so that its last pongs do not hit a closed socket, whose reset would make the peer's
