@@ -62,4 +62,9 @@ public class InMemoryRegistry implements RegistryClient {
     public Flux<RegistryChange> changes() {
         return Flux.never();
     }
+
+    @Override
+    public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, java.time.Duration ttl) {
+        return Mono.just(Map.of());
+    }
 }

@@ -47,6 +47,7 @@ class GatewayWebSocketIntegrationTests {
                 "--switchboard.gateway.websocket.queue-bytes=524288",
                 "--switchboard.gateway.websocket.upstream-linger=300ms",
                 "--switchboard.gateway.websocket.shutdown-jitter=2s",
+                "--switchboard.gateway.websocket.connection-report-interval=300ms",
                 "--switchboard.gateway.websocket.allowed-origins=https://app.example.com");
         secret = platform.createTenant("wsacme");
         otherSecret = platform.createTenant("wsother");
@@ -460,6 +461,28 @@ class GatewayWebSocketIntegrationTests {
         String self = platform.gatewayUrl(0);
         try (WsClient same = WsClient.open(self, self)) {
             same.connect(token(List.of("chat.*")));
+        }
+    }
+
+    @Test
+    void theConnectionQuotaHoldsAcrossGateways() throws Exception {
+        String tiny = WsClient.jwt(tinySecret, "wstiny", List.of("t.*"));
+        Thread.sleep(1000); // earlier tests' sockets of this tenant have been reported gone
+        try (WsClient a = WsClient.open(platform.gatewayUrl(0)).connect(tiny)) {
+            try (WsClient b = WsClient.open(platform.gatewayUrl(1)).connect(tiny);
+                 WsClient c = WsClient.open(platform.gatewayUrl(0))) {
+                Thread.sleep(1000); // > 3 report intervals: each gateway knows the other's socket
+                c.send(Map.of("op", "connect", "token", tiny));
+                JsonNode error = c.nextOp("error");
+                assertThat(error.path("code").asString()).isEqualTo("rate_limited");
+                assertThat(c.awaitClose()).isEqualTo(4029);
+                assertThat(b.closeCode).isNotDone();
+            }
+            Thread.sleep(1000); // b's gateway reports it gone
+            try (WsClient d = WsClient.open(platform.gatewayUrl(2)).connect(tiny)) {
+                long ping = d.send(Map.of("op", "ping"));
+                assertThat(d.next(f -> f.path("id").asLong(-1) == ping).path("op").asString()).isEqualTo("pong");
+            }
         }
     }
 

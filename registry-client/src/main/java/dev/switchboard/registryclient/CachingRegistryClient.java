@@ -2,6 +2,7 @@ package dev.switchboard.registryclient;
 
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
+import dev.switchboard.contracts.registry.ConnectionReport;
 import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.RegistryChange;
 import dev.switchboard.contracts.registry.ResolvedTopic;
@@ -12,6 +13,8 @@ import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -103,6 +106,11 @@ public class CachingRegistryClient implements RegistryClient, AutoCloseable {
     @Override
     public Flux<RegistryChange> changes() {
         return feed.changes();
+    }
+
+    @Override
+    public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, Duration ttl) {
+        return http.reportConnections(gateway, new ConnectionReport(ttl.toMillis(), counts)).map(ConnectionReport.ConnectionTotals::others);
     }
 
     private long servableAgeNanos() {

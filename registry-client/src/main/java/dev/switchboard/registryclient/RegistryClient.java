@@ -8,6 +8,9 @@ import dev.switchboard.contracts.registry.TenantQuotas;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import java.time.Duration;
+import java.util.Map;
+
 /**
  * What the other services ask registry-service. Every failure is a
  * {@link dev.switchboard.platform.problem.SwitchboardException} carrying a code of the catalog:
@@ -44,4 +47,11 @@ public interface RegistryClient {
      * thread: {@code publishOn} before slow work. Completes when the client is closed.
      */
     Flux<RegistryChange> changes();
+
+    /**
+     * Reports this gateway's open sockets per tenant (replacing its previous report, counting for
+     * {@code ttl}); answers, per tenant, the sockets the other live gateways reported. Never cached,
+     * and not retried beyond the client's usual bounded retries: the caller reports again soon.
+     */
+    Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, Duration ttl);
 }

@@ -3,6 +3,7 @@ package dev.switchboard.registryclient;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
+import dev.switchboard.contracts.registry.ConnectionReport;
 import dev.switchboard.contracts.registry.InternalApi;
 import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.KeyResolveRequest;
@@ -80,6 +81,12 @@ final class RegistryHttp {
 
     Mono<TenantQuotas> quotas(String tenant) {
         return call(Call.QUOTAS, web.get().uri(InternalApi.QUOTAS, tenant), TenantQuotas.class);
+    }
+
+    Mono<ConnectionReport.ConnectionTotals> reportConnections(String gateway, ConnectionReport report) {
+        return call(Call.CONNECTIONS, web.put().uri(InternalApi.GATEWAY_CONNECTIONS, gateway)
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(report), ConnectionReport.ConnectionTotals.class);
     }
 
     /**
@@ -186,7 +193,8 @@ final class RegistryHttp {
     }
 
     private enum Call {
-        RESOLVE_KEY("resolve_key"), RESOLVE_TOPIC("resolve_topic"), CLIENT_SECRETS("client_secrets"), QUOTAS("quotas");
+        RESOLVE_KEY("resolve_key"), RESOLVE_TOPIC("resolve_topic"), CLIENT_SECRETS("client_secrets"), QUOTAS("quotas"),
+        CONNECTIONS("connections");
 
         private final String tag;
 

@@ -63,6 +63,12 @@ class RegistryClientAutoConfigurationTests {
             public Flux<RegistryChange> changes() {
                 return Flux.empty();
             }
+
+            @Override
+            public Mono<java.util.Map<String, Integer>> reportConnections(String gateway, java.util.Map<String, Integer> counts,
+                                                                          java.time.Duration ttl) {
+                return Mono.empty();
+            }
         };
         contexts.withPropertyValues("switchboard.registry-client.base-url=http://127.0.0.1:9",
                         "switchboard.registry-client.service-token=t")

@@ -6,6 +6,8 @@ import org.springframework.http.MediaType;
 
 import java.util.Map;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 /** The internal API's key, secret and quota lookups, as the other services call them. */
 class InternalApiIntegrationTests extends RegistryIntegrationTest {
 
@@ -74,5 +76,58 @@ class InternalApiIntegrationTests extends RegistryIntegrationTest {
                 .jsonPath("$.maxConnections").isEqualTo(10_000)
                 .jsonPath("$.maxSubscriptionsPerConnection").isEqualTo(3)
                 .jsonPath("$.maxPayloadBytes").isEqualTo(65_536);
+    }
+
+    @Test
+    void gatewaysReportTheirSocketsAndLearnTheOthers() throws Exception {
+        String a = newTenantId();
+        String b = newTenantId();
+        String g1 = "gw-" + java.util.UUID.randomUUID();
+        String g2 = "gw-" + java.util.UUID.randomUUID();
+        service().put().uri("/internal/v1/gateways/{g}/connections", g1).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(a, 3, b, 1)))
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.others." + a).doesNotExist();
+        service().put().uri("/internal/v1/gateways/{g}/connections", g2).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(a, 2)))
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.others." + a).isEqualTo(3).jsonPath("$.others." + b).isEqualTo(1);
+        // A new report replaces the gateway's previous one: b is gone, a is 1.
+        service().put().uri("/internal/v1/gateways/{g}/connections", g1).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 1_000, "counts", Map.of(a, 1, b, 0)))
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.others." + a).isEqualTo(2);
+        service().put().uri("/internal/v1/gateways/{g}/connections", g2).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(a, 2)))
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.others." + a).isEqualTo(1).jsonPath("$.others." + b).doesNotExist();
+        // g1 stops reporting: its report expires by itself.
+        Thread.sleep(1_200);
+        service().put().uri("/internal/v1/gateways/{g}/connections", g2).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of()))
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.others." + a).doesNotExist();
+        assertThat(count("SELECT count(*) FROM registry.gateway_connections WHERE gateway_id IN (?, ?)", g1, g2)).isZero();
+    }
+
+    @Test
+    void badConnectionReportsAreRefusedAndChangeNothing() {
+        String t = newTenantId();
+        String g = "gw-" + java.util.UUID.randomUUID();
+        service().put().uri("/internal/v1/gateways/{g}/connections", g).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(t, 4))).exchange().expectStatus().isOk();
+        for (Object body : new Object[] {
+                Map.of("ttlMs", 10, "counts", Map.of(t, 1)),
+                Map.of("ttlMs", 60_000, "counts", Map.of("Not A Tenant", 1)),
+                Map.of("ttlMs", 60_000, "counts", Map.of(t, -1)),
+                "{\"ttlMs\":", "[1,2]"}) {
+            assertProblem(service().put().uri("/internal/v1/gateways/{g}/connections", g).contentType(MediaType.APPLICATION_JSON)
+                    .bodyValue(body).exchange(), HttpStatus.BAD_REQUEST, "invalid_request");
+        }
+        assertProblem(service().put().uri("/internal/v1/gateways/{g}/connections", "bad id!").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of())).exchange(), HttpStatus.BAD_REQUEST, "invalid_request");
+        assertProblem(admin().put().uri("/internal/v1/gateways/{g}/connections", g).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of())).exchange(), HttpStatus.UNAUTHORIZED, "unauthenticated");
+        assertThat(count("SELECT connections FROM registry.gateway_connections WHERE gateway_id = ? AND tenant_id = ?", g, t)).isEqualTo(4);
     }
 }

@@ -30,6 +30,9 @@ import java.util.List;
  * @param shutdownJitter  on shutdown each socket's {@code reconnect.delayMs} is uniform in [0, this], so clients
  *                        do not all reconnect at once
  * @param shutdownTimeout how long shutdown waits for sockets to close after sending {@code reconnect}
+ * @param connectionReportInterval how often this gateway reports its sockets per tenant to the registry and learns
+ *                        the other gateways' (the tenant's {@code maxConnections} holds across all gateways; a burst
+ *                        of connects spread over several gateways within one interval can overshoot it)
  */
 @Validated
 @ConfigurationProperties("switchboard.gateway.websocket")
@@ -45,7 +48,8 @@ public record WebSocketProperties(
         @Min(1) int maxInflight,
         @NotNull Duration upstreamLinger,
         @NotNull Duration shutdownJitter,
-        @NotNull Duration shutdownTimeout) {
+        @NotNull Duration shutdownTimeout,
+        @NotNull Duration connectionReportInterval) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_PING_INTERVAL = Duration.ofSeconds(25);
@@ -58,6 +62,7 @@ public record WebSocketProperties(
     public static final Duration DEFAULT_UPSTREAM_LINGER = Duration.ofSeconds(2);
     public static final Duration DEFAULT_SHUTDOWN_JITTER = Duration.ofSeconds(5);
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_CONNECTION_REPORT_INTERVAL = Duration.ofSeconds(2);
 
     public WebSocketProperties {
         allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
@@ -72,6 +77,7 @@ public record WebSocketProperties(
         upstreamLinger = upstreamLinger == null ? DEFAULT_UPSTREAM_LINGER : upstreamLinger;
         shutdownJitter = shutdownJitter == null ? DEFAULT_SHUTDOWN_JITTER : shutdownJitter;
         shutdownTimeout = shutdownTimeout == null ? DEFAULT_SHUTDOWN_TIMEOUT : shutdownTimeout;
+        connectionReportInterval = connectionReportInterval == null ? DEFAULT_CONNECTION_REPORT_INTERVAL : connectionReportInterval;
     }
 
     /** Netty's own hard limit: beyond it a frame is not even read into memory. */

@@ -6,8 +6,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
+import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.RegistryChange;
+import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registryclient.CachingRegistryClient;
 import dev.switchboard.registryclient.RegistryClient;
 import reactor.core.Disposable;
@@ -17,14 +21,23 @@ import reactor.core.publisher.Mono;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The sockets of this gateway instance: per-tenant connection counts (the tenant's
- * {@code maxConnections} quota, enforced per instance), metrics, and graceful shutdown.
+ * The sockets of this gateway instance: per-tenant connection counts, metrics, and graceful
+ * shutdown.
+ *
+ * <p>Connection quota: a tenant's {@code maxConnections} holds across all gateway instances. Every
+ * {@link WebSocketProperties#connectionReportInterval()} this instance reports its sockets per
+ * tenant to the registry (the report counts for three intervals, so a dead gateway stops counting
+ * by itself) and learns the other live gateways' counts; a connect is admitted while this
+ * instance's sockets plus the others' stay within the quota. When the registry cannot be reached
+ * for three intervals the others' counts are dropped and the quota holds per instance (fail open:
+ * a registry outage does not lock users out).
  *
  * <p>Registry changes: while running, this follows the registry client's change feed. A change to a
  * tenant or its client secrets (or a feed reset, which may hide any change) makes every socket of
@@ -51,6 +64,12 @@ class Sessions implements SmartLifecycle {
     private volatile boolean running;
     private volatile boolean draining;
     private volatile Disposable changes;
+    private volatile Disposable reports;
+    /** This instance in the registry's connection counts; new at every start. */
+    private final String gatewayId = UUID.randomUUID().toString();
+    /** Sockets per tenant on the other live gateways, as of {@link #othersAt} (nanoTime). */
+    private volatile Map<String, Integer> others = Map.of();
+    private volatile long othersAt;
 
     Sessions(WebSocketProperties properties, MeterRegistry meters, RegistryClient registry) {
         this.properties = properties;
@@ -74,10 +93,10 @@ class Sessions implements SmartLifecycle {
         open.remove(session);
     }
 
-    /** Takes one of the tenant's connection slots; false when its quota is used up. */
+    /** Takes one of the tenant's connection slots; false when its quota is used up across the gateways. */
     boolean admit(String tenant, int maxConnections) {
         AtomicInteger count = perTenant.computeIfAbsent(tenant, t -> new AtomicInteger());
-        if (count.incrementAndGet() > maxConnections) {
+        if (count.incrementAndGet() + elsewhere(tenant) > maxConnections) {
             count.decrementAndGet();
             return false;
         }
@@ -91,6 +110,42 @@ class Sessions implements SmartLifecycle {
         }
     }
 
+    private int elsewhere(String tenant) {
+        boolean fresh = System.nanoTime() - othersAt < reportTtl().toNanos();
+        return fresh ? others.getOrDefault(tenant, 0) : 0;
+    }
+
+    /** Three report intervals, at least a second (the registry's minimum). */
+    private Duration reportTtl() {
+        Duration ttl = properties.connectionReportInterval().multipliedBy(3);
+        return ttl.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : ttl;
+    }
+
+    /** Tells the registry this instance's sockets per tenant; learns the other gateways'. */
+    private Mono<Void> report() {
+        Map<String, Integer> counts = new java.util.HashMap<>();
+        perTenant.forEach((tenant, n) -> {
+            if (n.get() > 0) {
+                counts.put(tenant, n.get());
+            }
+        });
+        return registry.reportConnections(gatewayId, counts, reportTtl())
+                .doOnNext(m -> {
+                    others = m;
+                    othersAt = System.nanoTime();
+                })
+                .then()
+                .onErrorResume(e -> {
+                    // An outage is expected now and then (the quota then holds per instance); a refusal is a bug.
+                    if (e instanceof SwitchboardException se && se.code() != ErrorCode.UNAVAILABLE) {
+                        log.warn("the registry refused this gateway's connection report: {}", se.getMessage());
+                    } else {
+                        log.debug("connection report failed: {}", e.toString());
+                    }
+                    return Mono.empty();
+                });
+    }
+
     void lagging(String tenant) {
         meters.counter("switchboard.gateway.ws.lagging.disconnects", "tenant", tenant).increment();
     }
@@ -102,6 +157,10 @@ class Sessions implements SmartLifecycle {
     @Override
     public void start() {
         running = true;
+        reports = Flux.interval(Duration.ZERO, properties.connectionReportInterval())
+                .onBackpressureDrop()
+                .concatMap(t -> report(), 1)
+                .subscribe();
         changes = Flux.defer(registry::changes)
                 .filter(c -> c.kind() == RegistryChange.Kind.TENANT || c.kind() == RegistryChange.Kind.CLIENT_SECRET)
                 .map(RegistryChange::tenant)
@@ -131,13 +190,11 @@ class Sessions implements SmartLifecycle {
     public void stop(Runnable callback) {
         draining = true;
         running = false;
-        Disposable feed = changes;
-        if (feed != null) {
-            feed.dispose();
-        }
+        stopBackgroundCalls();
+        Runnable finish = callback;
         int count = open.size();
         if (count == 0) {
-            callback.run();
+            finish.run();
             return;
         }
         log.info("shutting down: sending reconnect to {} sockets", count);
@@ -150,9 +207,27 @@ class Sessions implements SmartLifecycle {
                     if (!open.isEmpty()) {
                         log.warn("{} sockets still open after {}", open.size(), properties.shutdownTimeout());
                     }
-                    callback.run();
+                    finish.run();
                 })
                 .subscribe(t -> { }, e -> { });
+    }
+
+    /**
+     * The registry calls stop as soon as the context starts closing, before any lifecycle stops:
+     * Reactor Netty's shared resources wait for a quiet period before they stop, and a call every
+     * report interval would keep them from ever being quiet. This instance's last report then
+     * expires by itself within three report intervals.
+     */
+    @EventListener(ContextClosedEvent.class)
+    void stopBackgroundCalls() {
+        Disposable feed = changes;
+        if (feed != null) {
+            feed.dispose();
+        }
+        Disposable reporter = reports;
+        if (reporter != null) {
+            reporter.dispose();
+        }
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.switchboard.registry.internal;
 
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
+import dev.switchboard.contracts.registry.ConnectionReport;
 import dev.switchboard.contracts.registry.InternalApi;
 import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.KeyResolveRequest;
@@ -11,6 +12,7 @@ import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registry.change.ChangeFeed;
 import dev.switchboard.registry.key.KeyResolver;
+import dev.switchboard.registry.presence.GatewayConnections;
 import dev.switchboard.registry.quota.QuotaService;
 import dev.switchboard.registry.tenant.ClientSecretStore;
 import dev.switchboard.registry.topic.TopicResolver;
@@ -19,6 +21,7 @@ import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -40,9 +43,11 @@ class InternalController {
     private final ClientSecretStore secrets;
     private final QuotaService quotas;
     private final ChangeFeed feed;
+    private final GatewayConnections connections;
 
     InternalController(KeyResolver keys, TopicResolver topics, ClientSecretStore secrets, QuotaService quotas,
-                       ChangeFeed feed) {
+                       ChangeFeed feed, GatewayConnections connections) {
+        this.connections = connections;
         this.keys = keys;
         this.topics = topics;
         this.secrets = secrets;
@@ -73,6 +78,15 @@ class InternalController {
     @GetMapping(path = InternalApi.QUOTAS, produces = MediaType.APPLICATION_JSON_VALUE)
     Mono<TenantQuotas> quotas(@PathVariable String tenant) {
         return quotas.get(tenant);
+    }
+
+    /** A gateway's socket counts per tenant; answers the other live gateways'. */
+    @PutMapping(path = InternalApi.GATEWAY_CONNECTIONS, consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<ConnectionReport.ConnectionTotals> connections(@PathVariable String gateway,
+                                                        @RequestBody(required = false) Mono<ConnectionReport> body) {
+        return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A body {\"ttlMs\":…,\"counts\":{…}} is required.")))
+                .flatMap(report -> connections.report(gateway, report));
     }
 
     /** NDJSON of {@link RegistryChange}; see {@link ChangeFeed} for the lines, heartbeats and the reset line. */

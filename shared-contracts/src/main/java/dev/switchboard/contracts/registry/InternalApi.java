@@ -13,6 +13,9 @@ package dev.switchboard.contracts.registry;
  * <li>{@code GET /internal/v1/tenants/{tenant}/quotas} → {@link TenantQuotas}.</li>
  * <li>{@code GET /internal/v1/changes?after={id}} → NDJSON stream of {@link RegistryChange},
  * replayed from {@code after} then live, a heartbeat line every few seconds.</li>
+ * <li>{@code PUT /internal/v1/gateways/{gateway}/connections} {@link ConnectionReport} →
+ * {@link ConnectionReport.ConnectionTotals}: a gateway's open sockets per tenant, answered with the
+ * other live gateways' (the tenant's {@code maxConnections} holds across all gateways).</li>
  * </ul>
  */
 public final class InternalApi {
@@ -22,6 +25,7 @@ public final class InternalApi {
     public static final String CLIENT_SECRETS = BASE + "/tenants/{tenant}/client-secrets";
     public static final String QUOTAS = BASE + "/tenants/{tenant}/quotas";
     public static final String CHANGES = BASE + "/changes";
+    public static final String GATEWAY_CONNECTIONS = BASE + "/gateways/{gateway}/connections";
 
     private InternalApi() {
     }
