@@ -71,6 +71,8 @@ export interface ClientOptions {
   publishTimeoutMs?: number;
   /** Publishes waiting or in flight at most; more are rejected with code `overloaded` (default 1000). */
   maxPendingPublishes?: number;
+  /** Publishes whose frame is larger are rejected with code `payload_too_large` without being sent (default 131072, the server's default limit). */
+  maxFrameBytes?: number;
   /** A token is replaced a fifth of its lifetime before `exp`, but at most this long before (default 60000). */
   tokenRefreshMarginMs?: number;
   /** Called on every state change. */

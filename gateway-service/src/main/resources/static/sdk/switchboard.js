@@ -27,6 +27,7 @@ const DEFAULTS = Object.freeze({
   connectTimeoutMs: 10000,
   publishTimeoutMs: 30000,
   maxPendingPublishes: 1000,
+  maxFrameBytes: 128 * 1024,
   tokenRefreshMarginMs: 60000,
 });
 
@@ -234,6 +235,12 @@ export class SwitchboardClient extends EventTarget {
       return Promise.reject(new SwitchboardError("overloaded", `More than ${this.options.maxPendingPublishes} publishes are waiting.`));
     }
     const withId = event && typeof event === "object" && event.id === undefined ? { ...event, id: randomId() } : event;
+    // The server answers a frame over its limit by closing the connection (4009); resending it after
+    // the reconnect would only do that again.
+    const bytes = new TextEncoder().encode(JSON.stringify({ op: "publish", id: this._nextId, topic, event: withId })).length;
+    if (bytes > this.options.maxFrameBytes) {
+      return Promise.reject(new SwitchboardError("payload_too_large", `The publish frame has ${bytes} bytes; at most ${this.options.maxFrameBytes} are sent.`));
+    }
     return new Promise((resolve, reject) => {
       const op = { topic, event: withId, resolve, reject, timer: undefined };
       const timeoutMs = options.timeoutMs ?? this.options.publishTimeoutMs;
@@ -402,11 +409,15 @@ export class SwitchboardClient extends EventTarget {
     this._scheduleTokenRefresh(conn);
   }
 
-  _onClose(conn, code, reason) {
+  _onClose(conn, closeCode, reason) {
     this._stopConn(conn);
     if (this.state === States.CLOSED) {
       return;
     }
+    // The error frame before the close says why, even when the browser reports the close itself as
+    // abnormal (1006) rather than with the server's code.
+    const refused = conn.connectError && conn.connectError.code;
+    const code = refused === "unauthenticated" ? 4001 : refused === "forbidden" ? 4003 : closeCode;
     if (code === 4001) {
       if (typeof this.options.token === "function" && !this._authRetried) {
         // The token may have expired or been revoked meanwhile: one more try with a fresh one.
@@ -416,23 +427,27 @@ export class SwitchboardClient extends EventTarget {
         this._openSocket();
         return;
       }
-      const error = new SwitchboardError("unauthenticated", conn.lastError || "The token was refused (close 4001).", { closeCode: code });
+      const error = new SwitchboardError("unauthenticated", conn.connectError?.message || "The token was refused (close 4001).", { closeCode: code });
       this._emit("error", { code: "unauthenticated", message: error.message, closeCode: code });
       this._shutdown(error);
       return;
     }
     if (code === 4003) {
-      const error = new SwitchboardError("forbidden", conn.lastError || "Forbidden (close 4003).", { closeCode: code });
+      const error = new SwitchboardError("forbidden", conn.connectError?.message || "Forbidden (close 4003).", { closeCode: code });
       this._emit("error", { code: "forbidden", message: error.message, closeCode: code });
       this._shutdown(error);
       return;
     }
+    if (conn.connectError) {
+      // Refused for now (connection quota 4029, registry unavailable 1013): back off and try again.
+      this._emit("error", { ...conn.connectError, closeCode });
+    }
     if (conn.reconnectFrame) {
       const { delayMs, reason: why } = conn.reconnectFrame;
-      this._scheduleReconnect(delayMs, why, code);
+      this._scheduleReconnect(delayMs, why, closeCode);
       return;
     }
-    this._scheduleReconnect(undefined, reason || "closed", code);
+    this._scheduleReconnect(undefined, reason || "closed", closeCode);
   }
 
   /** Gives up on a connection (dead, timed out, token refresh): detach it and reconnect. */
@@ -695,9 +710,8 @@ export class SwitchboardClient extends EventTarget {
     if (request) {
       this._requests.delete(frame.id);
     }
-    if (frame.id !== undefined && frame.id === conn.connectId) {
-      conn.lastError = frame.message; // the close (4001, 4029, 1013) that follows decides
-      this._emit("error", { code: frame.code, message: frame.message });
+    if ((frame.id !== undefined && frame.id === conn.connectId) || (this.state !== States.CONNECTED && frame.id === undefined)) {
+      conn.connectError = { code: frame.code, message: frame.message }; // reported with the close that follows
       return;
     }
     // A refused subscribe, or (no request, a topic) a subscription the server ended.

@@ -21,6 +21,7 @@ import reactor.core.publisher.Mono;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Date;
 import java.util.List;
 
@@ -79,7 +80,8 @@ class DevTokenController {
                         if (secrets.secrets().isEmpty()) {
                             throw new SwitchboardException(ErrorCode.NOT_FOUND, "The tenant has no client secret.");
                         }
-                        Instant now = Instant.now();
+                        // JWT times are whole seconds: so is expiresAt, which then matches exp exactly.
+                        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
                         Instant expiresAt = now.plusSeconds(ttl);
                         JWTClaimsSet claims = new JWTClaimsSet.Builder()
                                 .subject(sub)
