@@ -204,12 +204,10 @@ class BrowserSdkIntegrationTests {
                   const events = [];
                   ["reconnecting", "error", "closed"].forEach(type => fixed.addEventListener(type, e => events.push(type)));
                   const refused = await fixed.ready().then(() => "connected", e => e.code);
-                  console.log("refused", refused, JSON.stringify(events));
                   await new Promise(r => setTimeout(r, 500)); // would it try again? it must not
 
                   let calls = 0;
                   const retried = connect({ token: async () => ++calls === 1 ? forged : good });
-                  retried.addEventListener("statechange", e => console.log("retried", JSON.stringify(e.detail)));
                   const second = await retried.ready().then(() => retried.state, e => e.code);
                   retried.close();
                   return { refused, state: fixed.state, events, second, calls };
