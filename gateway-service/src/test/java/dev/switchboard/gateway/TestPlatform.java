@@ -3,7 +3,10 @@ package dev.switchboard.gateway;
 import dev.switchboard.delivery.DeliveryApplication;
 import dev.switchboard.registry.RegistryApplication;
 import dev.switchboard.testsupport.TestDatabase;
+import org.springframework.boot.SpringApplication;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.support.GenericApplicationContext;
+import org.springframework.http.client.ReactorResourceFactory;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
@@ -30,31 +33,55 @@ public final class TestPlatform implements AutoCloseable {
     private final ConfigurableApplicationContext registry;
     private final ConfigurableApplicationContext delivery;
     private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
+    private final List<String> gatewayBaseArgs;
 
     private TestPlatform(int gatewayCount, String... gatewayArgs) {
         String secretKey = Base64.getEncoder().encodeToString(random(32));
         String database = "--switchboard.database.url=" + TestDatabase.get().uri().toUriString();
-        registry = start(RegistryApplication.application().run(
+        registry = start(ownResources(RegistryApplication.application()).run(
                 "--server.port=0", "--server.address=127.0.0.1", database,
                 "--switchboard.registry.admin-token=" + ADMIN_TOKEN,
                 "--switchboard.registry.service-token=" + SERVICE_TOKEN,
                 "--switchboard.registry.secret-key=" + secretKey));
         String registryUrl = "--switchboard.registry-client.base-url=" + url(registry);
         String clientToken = "--switchboard.registry-client.service-token=" + SERVICE_TOKEN;
-        delivery = start(DeliveryApplication.application().run(
+        delivery = start(ownResources(DeliveryApplication.application()).run(
                 "--server.port=0", "--server.address=127.0.0.1", database, registryUrl, clientToken,
                 "--switchboard.delivery.service-token=" + SERVICE_TOKEN));
+        gatewayBaseArgs = List.of("--server.port=0", "--server.address=127.0.0.1", registryUrl, clientToken,
+                "--switchboard.gateway.delivery-url=" + url(delivery),
+                "--switchboard.gateway.service-token=" + SERVICE_TOKEN);
         for (int i = 0; i < gatewayCount; i++) {
-            List<String> args = new ArrayList<>(List.of("--server.port=0", "--server.address=127.0.0.1", registryUrl, clientToken,
-                    "--switchboard.gateway.delivery-url=" + url(delivery),
-                    "--switchboard.gateway.service-token=" + SERVICE_TOKEN));
-            args.addAll(List.of(gatewayArgs));
-            gateways.add(start(GatewayApplication.application().run(args.toArray(String[]::new))));
+            startGateway(gatewayArgs);
         }
+    }
+
+    /** One more gateway with these arguments (besides the platform's own); its index is the next one. */
+    public ConfigurableApplicationContext startGateway(String... gatewayArgs) {
+        List<String> args = new ArrayList<>(gatewayBaseArgs);
+        args.addAll(List.of(gatewayArgs));
+        ConfigurableApplicationContext gateway = start(ownResources(GatewayApplication.application()).run(args.toArray(String[]::new)));
+        gateways.add(gateway);
+        return gateway;
     }
 
     public static TestPlatform start(int gateways, String... gatewayArgs) {
         return new TestPlatform(gateways, gatewayArgs);
+    }
+
+    /**
+     * Each service on event loops and connection pools of its own, as in its own process (the
+     * standalone launcher does the same): on the JVM-wide {@code HttpResources}, the first context
+     * closed — a gateway shut down mid-test — would dispose them under all the others.
+     */
+    private static SpringApplication ownResources(SpringApplication application) {
+        application.addInitializers(context -> ((GenericApplicationContext) context).registerBean(
+                "reactorResourceFactory", ReactorResourceFactory.class, () -> {
+                    ReactorResourceFactory factory = new ReactorResourceFactory();
+                    factory.setUseGlobalResources(false);
+                    return factory;
+                }));
+        return application;
     }
 
     private ConfigurableApplicationContext start(ConfigurableApplicationContext context) {

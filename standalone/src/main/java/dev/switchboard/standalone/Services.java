@@ -24,6 +24,9 @@ final class Services {
     /** The registry's name: every other service is pointed at it. */
     static final String REGISTRY = "registry-service";
 
+    /** The public edge's name: the demo page lives there. */
+    static final String GATEWAY = "gateway-service";
+
     /** The event log's name: the gateway is pointed at it. */
     static final String DELIVERY = "delivery-service";
 

@@ -29,6 +29,8 @@ record Settings(Path dataFolder, Optional<PostgresUri> databaseUrl, int embedded
     static final String ADMIN_TOKEN = "SWITCHBOARD_ADMIN_TOKEN";
     static final String SERVICE_TOKEN = "SWITCHBOARD_SERVICE_TOKEN";
     static final String SECRET_KEY = "SWITCHBOARD_SECRET_KEY";
+    /** Development mode: read by the gateway itself (its dev token endpoint) and here (the demo tenant). */
+    static final String DEV = "SWITCHBOARD_DEV";
 
     static final String DEFAULT_DATA_DIR = ".switchboard";
     static final int DEFAULT_EMBEDDED_DB_PORT = 54329;
@@ -56,6 +58,11 @@ record Settings(Path dataFolder, Optional<PostgresUri> databaseUrl, int embedded
     /** The port of one service: its variable, else its default. */
     int port(ServiceDescriptor service) {
         return port(environment, service.portVariable(), service.defaultPort());
+    }
+
+    /** Whether {@code SWITCHBOARD_DEV} is {@code true}: development mode. */
+    boolean dev() {
+        return "true".equalsIgnoreCase(value(environment, DEV).orElse(""));
     }
 
     /** The host other processes on this machine use to reach a service bound to {@link #bindAddress()}. */

@@ -98,7 +98,10 @@ public final class StandaloneLauncher {
         }
         // zonky reports its routine stop at INFO ("Did not clean up directory ..."), which reads like a problem.
         LoggingSystem.get(StandaloneLauncher.class.getClassLoader()).setLogLevel("io.zonky.test.db", LogLevel.WARN);
-        printSummary(database, adminToken, secretKey, Duration.ofNanos(System.nanoTime() - began));
+        String demo = settings.dev() && hasService(Services.REGISTRY) && hasService(Services.GATEWAY)
+                ? "demo page at " + serviceUrl(Services.GATEWAY) + "/; " + new DemoTenant(serviceUrl(Services.REGISTRY), adminToken.value()).ensure()
+                : null;
+        printSummary(database, adminToken, secretKey, demo, Duration.ofNanos(System.nanoTime() - began));
     }
 
     /**
@@ -164,6 +167,10 @@ public final class StandaloneLauncher {
         return db.uri();
     }
 
+    private boolean hasService(String name) {
+        return services.stream().anyMatch(s -> s.name().equals(name));
+    }
+
     private String serviceUrl(String name) {
         return services.stream()
                 .filter(s -> s.name().equals(name))
@@ -185,7 +192,7 @@ public final class StandaloneLauncher {
         }
     }
 
-    private void printSummary(PostgresUri database, Secret adminToken, Secret secretKey, Duration took) {
+    private void printSummary(PostgresUri database, Secret adminToken, Secret secretKey, String demo, Duration took) {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"service", "URL"});
         for (ServiceDescriptor service : services) {
@@ -203,6 +210,9 @@ public final class StandaloneLauncher {
             case ENVIRONMENT -> "from " + Settings.SECRET_KEY;
             case STORED, GENERATED -> secretKey.file() + " (back it up: client secrets are encrypted with it)";
         }});
+        if (demo != null) {
+            rows.add(new String[] {"development mode", demo});
+        }
         int width = rows.stream().mapToInt(r -> r[0].length()).max().orElse(0) + 3;
 
         StringBuilder text = new StringBuilder(System.lineSeparator());

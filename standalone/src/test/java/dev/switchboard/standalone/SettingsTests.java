@@ -70,6 +70,15 @@ class SettingsTests {
     }
 
     @Test
+    void developmentModeOnlyWhenSwitchboardDevIsTrue() {
+        assertThat(Settings.from(Map.of(), WORK).dev()).isFalse();
+        assertThat(Settings.from(Map.of("SWITCHBOARD_DEV", "false"), WORK).dev()).isFalse();
+        assertThat(Settings.from(Map.of("SWITCHBOARD_DEV", "yes"), WORK).dev()).isFalse();
+        assertThat(Settings.from(Map.of("SWITCHBOARD_DEV", "true"), WORK).dev()).isTrue();
+        assertThat(Settings.from(Map.of("SWITCHBOARD_DEV", "TRUE"), WORK).dev()).isTrue();
+    }
+
+    @Test
     void namesTheVariableThatIsWrong() {
         assertThatIllegalArgumentException().isThrownBy(() -> Settings.from(Map.of("REGISTRY_PORT", "http"), WORK).port(REGISTRY))
                 .withMessageContaining("REGISTRY_PORT");

@@ -9,6 +9,7 @@ import dev.switchboard.registryclient.RegistryClient;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.security.authentication.AuthenticationServiceException;
 import org.springframework.security.authentication.BadCredentialsException;
 import org.springframework.security.authentication.ReactiveAuthenticationManager;
@@ -45,6 +46,11 @@ class GatewaySecurity {
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
                 .authorizeExchange(exchanges -> exchanges
                         .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
+                        // The browser SDK and the demo page: static files, public by nature.
+                        .pathMatchers(HttpMethod.GET, "/", "/index.html", "/demo.js", "/sdk/switchboard.js",
+                                "/sdk/switchboard.d.ts").permitAll()
+                        // Exists only in development mode (DevTokenController); otherwise no handler answers: 404.
+                        .pathMatchers(HttpMethod.POST, "/dev/token").permitAll()
                         // WebSocket: authenticated by its connect frame (a client JWT), not at the HTTP level.
                         .pathMatchers("/v1/ws").permitAll()
                         .pathMatchers("/v1/**").authenticated()

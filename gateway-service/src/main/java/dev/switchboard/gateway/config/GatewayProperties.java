@@ -14,6 +14,8 @@ import java.time.Duration;
  * @param serviceToken     bearer token this gateway presents to delivery-service ({@code SWITCHBOARD_SERVICE_TOKEN})
  * @param requestTimeout   how long a publish or history call to delivery may take
  * @param connectTimeout   how long opening a connection to delivery may take
+ * @param dev              development mode ({@code SWITCHBOARD_DEV}): {@code POST /dev/token} mints browser JWTs for any
+ *                         tenant, for the demo page; never on in production. Default off
  */
 @Validated
 @ConfigurationProperties("switchboard.gateway")
@@ -21,7 +23,8 @@ public record GatewayProperties(
         @NotBlank String deliveryUrl,
         String serviceToken,
         @NotNull Duration requestTimeout,
-        @NotNull Duration connectTimeout) {
+        @NotNull Duration connectTimeout,
+        boolean dev) {
 
     public static final String DEFAULT_DELIVERY_URL = "http://127.0.0.1:8082";
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);

@@ -1,0 +1,103 @@
+// The demo page's script: everything it does goes through the SDK (/sdk/switchboard.js).
+import { connect } from "/sdk/switchboard.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const ttlSeconds = Number(params.get("ttl") || 600);
+let client = null;
+let subscription = null;
+
+function log(text, kind = "") {
+  const li = document.createElement("li");
+  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  li.className = kind;
+  $("log").append(li);
+  li.scrollIntoView({ block: "nearest" });
+}
+
+function buttons() {
+  const open = client !== null;
+  $("connect").disabled = open;
+  $("disconnect").disabled = !open;
+  $("subscribe").disabled = !open || subscription !== null;
+  $("unsubscribe").disabled = !open || subscription === null;
+  $("publish").disabled = !open;
+}
+
+async function devToken() {
+  const response = await fetch("/dev/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ tenant: $("tenant").value, sub: $("user").value, subscribe: [">"], publish: [">"], ttlSeconds }),
+  });
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({}));
+    throw new Error(response.status === 404 ? "the gateway is not in development mode (SWITCHBOARD_DEV=true): paste a token"
+      : `${response.status} ${problem.detail || problem.title || ""}`);
+  }
+  return (await response.json()).token;
+}
+
+$("connect").onclick = () => {
+  const pasted = $("token").value.trim();
+  client = connect({ token: pasted || devToken });
+  window.switchboardDemo = { client };
+  client.addEventListener("statechange", (e) => {
+    $("state").textContent = e.detail.state;
+    $("state").dataset.state = e.detail.state;
+  });
+  client.addEventListener("connected", (e) => log(`connected, session ${e.detail.session}`));
+  client.addEventListener("reconnecting", (e) =>
+    log(`reconnecting in ${e.detail.delayMs} ms (${e.detail.reason || "closed"}${e.detail.closeCode ? " " + e.detail.closeCode : ""})`));
+  client.addEventListener("reconnect", (e) => log(`server asked to reconnect (${e.detail.reason}) in ${e.detail.delayMs} ms`));
+  client.addEventListener("tokenrefresh", () => log("token refreshed"));
+  client.addEventListener("subscribed", (e) => {
+    const { topic, after, head, resumed } = e.detail;
+    const where = typeof after === "object" && after !== null ? JSON.stringify(after) : after;
+    log(resumed ? `resumed ${topic} after ${where}` : `subscribed to ${topic} (head ${JSON.stringify(head)})`, resumed ? "resumed" : "");
+  });
+  client.addEventListener("error", (e) => log(`error ${e.detail.code}: ${e.detail.message}`, "error"));
+  client.addEventListener("closed", (e) => {
+    log(e.detail.error ? `closed: ${e.detail.error.message}` : "closed", e.detail.error ? "error" : "");
+    client = null;
+    subscription = null;
+    buttons();
+  });
+  buttons();
+};
+
+$("disconnect").onclick = () => client && client.close();
+
+$("subscribe").onclick = () => {
+  const topic = $("topic").value;
+  subscription = client.subscribe(topic, (event) => {
+    const li = document.createElement("li");
+    li.value = event.seq;
+    li.dataset.seq = event.seq;
+    li.dataset.partition = event.partition;
+    const data = event.data && typeof event.data === "object" ? event.data : { text: event.data };
+    li.textContent = `#${event.seq} p${event.partition} ${data.user ? data.user + ": " : ""}${data.text ?? JSON.stringify(event.data)}`;
+    $("events").append(li);
+    li.scrollIntoView({ block: "nearest" });
+  }, { after: 0, onError: () => { subscription = null; buttons(); } });
+  buttons();
+};
+
+$("unsubscribe").onclick = () => {
+  subscription.unsubscribe();
+  log(`unsubscribed from ${subscription.topic}`);
+  subscription = null;
+  buttons();
+};
+
+$("publish").onclick = async () => {
+  const topic = $("topic").value;
+  try {
+    const reply = await client.publish(topic, { type: "demo.message", data: { user: $("user").value, text: $("message").value } });
+    log(`published to ${topic}: seq ${reply.seq}${reply.duplicate ? " (duplicate)" : ""}`);
+  } catch (e) {
+    log(`publish failed: ${e.code} ${e.message}`, "error");
+  }
+};
+
+buttons();

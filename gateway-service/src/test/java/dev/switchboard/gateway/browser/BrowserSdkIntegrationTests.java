@@ -1,0 +1,365 @@
+package dev.switchboard.gateway.browser;
+
+import dev.switchboard.gateway.TestPlatform;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.ScriptTimeoutException;
+import org.openqa.selenium.TimeoutException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.EntityExchangeResult;
+import tools.jackson.databind.JsonNode;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The browser SDK ({@code /sdk/switchboard.js}) and the demo page in real headless Chromium against
+ * the real platform (registry, delivery, three gateways in dev mode, PostgreSQL). Network failures
+ * are real too: the browser reaches the gateways through a {@link TcpProxy} that resets connections,
+ * black-holes them, or (as a load balancer during a deploy) sends new connections to another gateway
+ * while the old one shuts down gracefully.
+ *
+ * <p>Gateway 0 serves the demo-page tests, gateway 1 is shut down by the reconnect-frame test (its
+ * clients move to gateway 2). Each test uses its own topic, so every one starts at seq 1.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class BrowserSdkIntegrationTests {
+
+    static final String TENANT = "sdkdemo";
+
+    static TestPlatform platform;
+    static TestPlatform.Key publisher;
+    static Chromium chromium;
+
+    @BeforeAll
+    static void start() {
+        Chromium.assumeInstalled();
+        platform = TestPlatform.start(3,
+                "--switchboard.gateway.dev=true",
+                "--switchboard.gateway.websocket.ping-interval=1s",
+                "--switchboard.gateway.websocket.upstream-linger=300ms",
+                "--switchboard.gateway.websocket.shutdown-jitter=300ms");
+        platform.createTenant(TENANT);
+        platform.declareTopic(TENANT, "demo.>", Map.of());
+        publisher = platform.createKey(TENANT, "publish", "subscribe");
+        chromium = Chromium.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (chromium != null) {
+            chromium.close();
+        }
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    // ---- the demo page ----
+
+    @Test
+    void demoPageShowsEveryEventOnceInOrderAcrossResetAndHalfOpenConnections() throws Exception {
+        try (TcpProxy proxy = new TcpProxy(port(0))) {
+            WebDriver page = chromium.driver();
+            page.get(proxy.url() + "/");
+            setField("tenant", TENANT);
+            setField("topic", "demo.page");
+            setField("user", "selenium");
+            page.findElement(By.id("connect")).click();
+            await("connected", d -> "connected".equals(d.findElement(By.id("state")).getAttribute("data-state")));
+            page.findElement(By.id("subscribe")).click();
+            await("subscribed", d -> log().contains("subscribed to demo.page"));
+
+            // One event published from the page itself: the SDK's publish, shown with its seq.
+            page.findElement(By.id("publish")).click();
+            await("published seq 1", d -> log().contains("published to demo.page: seq 1"));
+            publish("demo.page", 19);
+            await("20 events", d -> pageSeqs().size() >= 20);
+
+            // Events keep coming while the connection is reset, then black-holed (no close at all:
+            // only the missing pong tells). The page must resume and show each event once.
+            CompletableFuture<Void> producer = CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < 20; i++) {
+                    publish("demo.page", 2);
+                    pause(60);
+                }
+            });
+            pause(300);
+            proxy.cutAll();
+            await("resumed after the reset", d -> count(log(), "resumed demo.page after ") >= 1);
+            proxy.blackholeAll();
+            producer.get(60, TimeUnit.SECONDS);
+            await("resumed after the half-open connection", d -> count(log(), "resumed demo.page after ") >= 2);
+            // One more event behind all of them: once it is shown, anything duplicated would be too.
+            publish("demo.page", 1);
+            await("61 events", d -> pageSeqs().contains(61L));
+
+            assertThat(pageSeqs()).as("console:\n%s\nlog:\n%s", chromium.console(), log()).isEqualTo(range(1, 61));
+            assertThat(log()).contains("error timeout: No pong");
+        }
+    }
+
+    // ---- the SDK alone ----
+
+    @Test
+    void publishResolvesWithTheSeqAndRejectsWithTheServersErrorCode() {
+        chromium.driver().get(platform.gatewayUrl(0) + "/");
+        Map<?, ?> result = map(runAsync("""
+                const done = arguments[arguments.length - 1];
+                (async () => {
+                  const { connect } = await import("/sdk/switchboard.js");
+                  const token = await devToken({ subscribe: ["demo.>"], publish: ["demo.pub"] });
+                  const client = connect({ token });
+                  await client.ready();
+                  const first = await client.publish("demo.pub", { type: "t", data: { n: 1 } });
+                  const second = await client.publish("demo.pub", { type: "t", id: "fixed-id", data: { n: 2 } });
+                  const again = await client.publish("demo.pub", { type: "t", id: "fixed-id", data: { n: 2 } });
+                  const refused = await client.publish("demo.other", { type: "t" }).then(() => "resolved", e => e.code);
+                  client.close();
+                  const closed = await client.publish("demo.pub", { type: "t" }).then(() => "resolved", e => e.code);
+                  return { first, second, again, refused, closed, state: client.state };
+                })().then(done, e => done({ failed: String(e && e.stack || e) }));
+                """ + DEV_TOKEN_FUNCTION));
+        assertThat(result.get("failed")).isNull();
+        assertThat(map(result.get("first"))).containsEntry("seq", 1L).containsEntry("partition", 0L)
+                .containsEntry("duplicate", false).containsEntry("topic", "demo.pub");
+        assertThat(map(result.get("second"))).containsEntry("seq", 2L).containsEntry("eventId", "fixed-id");
+        assertThat(map(result.get("again"))).containsEntry("seq", 2L).containsEntry("duplicate", true);
+        assertThat(result.get("refused")).isEqualTo("forbidden");
+        assertThat(result.get("closed")).isEqualTo("closed");
+        assertThat(result.get("state")).isEqualTo("closed");
+    }
+
+    @Test
+    void reconnectFrameOfAGatewayShuttingDownIsHonouredAndTheClientResumesOnAnother() throws Exception {
+        try (TcpProxy balancer = new TcpProxy(port(1))) {
+            // The page comes through the "load balancer" too, so the SDK's default URL points at it.
+            chromium.driver().get(balancer.url() + "/");
+            startRecorder("demo.deploy", "{ subscribe: [\"demo.>\"], publish: [] }");
+            awaitScript("subscribed", "return window.t.log.includes('subscribed');");
+            publish("demo.deploy", 10);
+            awaitScript("10 events", "return window.t.events.length >= 10;");
+
+            CompletableFuture<Void> producer = CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < 15; i++) {
+                    publish("demo.deploy", 2);
+                    pause(50);
+                }
+            });
+            balancer.retarget(port(2));
+            platform.gateway(1).close(); // graceful: reconnect frames, then the sockets close
+            producer.get(60, TimeUnit.SECONDS);
+            publish("demo.deploy", 1);
+            awaitScript("41 events", "return window.t.events.includes(41);");
+
+            Map<?, ?> t = map(js().executeScript("return window.t;"));
+            assertThat(list(t.get("events"))).as("log %s", t.get("log")).isEqualTo(range(1, 41));
+            assertThat(list(t.get("log"))).as("log").anyMatch(l -> l.toString().startsWith("reconnect shutdown "))
+                    .anyMatch(l -> l.toString().startsWith("resumed "))
+                    .noneMatch(l -> l.toString().startsWith("error"));
+        }
+    }
+
+    @Test
+    void aTokenCallbackIsCalledBeforeExpiryAndTheClientReconnectsWithTheFreshToken() {
+        chromium.driver().get(platform.gatewayUrl(0) + "/");
+        // 3-second tokens: replaced a fifth of their lifetime before exp, i.e. about every 2.4 s.
+        startRecorder("demo.refresh", "{ subscribe: [\"demo.>\"], publish: [], ttlSeconds: 3 }");
+        awaitScript("subscribed", "return window.t.log.includes('subscribed');");
+        publish("demo.refresh", 5);
+        awaitScript("two refreshes", "return window.t.tokens >= 3 && window.t.sessions.length >= 3;");
+        publish("demo.refresh", 5);
+        awaitScript("10 events", "return window.t.events.includes(10);");
+
+        Map<?, ?> t = map(js().executeScript("return window.t;"));
+        assertThat(list(t.get("events"))).isEqualTo(range(1, 10));
+        assertThat(list(t.get("sessions"))).doesNotHaveDuplicates();
+        assertThat(list(t.get("log"))).as("log").contains("tokenrefresh").noneMatch(l -> l.toString().startsWith("error"));
+    }
+
+    @Test
+    void aRefusedTokenClosesTheClientWithoutRetryingButACallbackGetsOneMoreTry() {
+        chromium.driver().get(platform.gatewayUrl(0) + "/");
+        Map<?, ?> result = map(runAsync("""
+                const done = arguments[arguments.length - 1];
+                (async () => {
+                  const { connect } = await import("/sdk/switchboard.js");
+                  const good = await devToken({ subscribe: ["demo.>"] });
+                  const forged = good.slice(0, -4) + (good.endsWith("AAAA") ? "BBBB" : "AAAA");
+
+                  const fixed = connect({ token: forged });
+                  const events = [];
+                  ["reconnecting", "error", "closed"].forEach(type => fixed.addEventListener(type, e => events.push(type)));
+                  const refused = await fixed.ready().then(() => "connected", e => e.code);
+                  await new Promise(r => setTimeout(r, 500)); // would it try again? it must not
+
+                  let calls = 0;
+                  const retried = connect({ token: async () => ++calls === 1 ? forged : good });
+                  const second = await retried.ready().then(() => retried.state, e => e.code);
+                  retried.close();
+                  return { refused, state: fixed.state, events, second, calls };
+                })().then(done, e => done({ failed: String(e && e.stack || e) }));
+                """ + DEV_TOKEN_FUNCTION));
+        assertThat(result.get("failed")).isNull();
+        assertThat(result.get("refused")).isEqualTo("unauthenticated");
+        assertThat(result.get("state")).isEqualTo("closed");
+        assertThat(list(result.get("events"))).containsExactly("error", "closed");
+        assertThat(result.get("second")).isEqualTo("connected");
+        assertThat(result.get("calls")).isEqualTo(2L);
+    }
+
+    // ---- helpers ----
+
+    /** Defines devToken(claims) in the page: POST /dev/token for the test tenant. */
+    static final String DEV_TOKEN_FUNCTION = """
+            async function devToken(claims) {
+              const response = await fetch("/dev/token", { method: "POST", headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ tenant: "%s", sub: "selenium", ...claims }) });
+              if (!response.ok) throw new Error("dev token: " + response.status);
+              return (await response.json()).token;
+            }
+            """.formatted(TENANT);
+
+    /**
+     * Starts a client in the page that records into {@code window.t}: every event's seq, a log of
+     * what the SDK reported, the sessions it connected with and how many tokens it fetched.
+     */
+    private void startRecorder(String topic, String tokenClaims) {
+        Object failed = runAsync("""
+                const done = arguments[arguments.length - 1];
+                (async () => {
+                  const { connect } = await import("/sdk/switchboard.js");
+                  const t = window.t = { events: [], log: [], sessions: [], tokens: 0 };
+                  const client = connect({ token: async () => { t.tokens++; return devToken(%s); } });
+                  client.addEventListener("connected", e => t.sessions.push(e.detail.session));
+                  client.addEventListener("reconnect", e => t.log.push("reconnect " + e.detail.reason + " " + e.detail.delayMs));
+                  client.addEventListener("tokenrefresh", () => t.log.push("tokenrefresh"));
+                  client.addEventListener("error", e => t.log.push("error " + e.detail.code + " " + e.detail.message));
+                  client.addEventListener("subscribed", e => t.log.push(e.detail.resumed ? "resumed " + JSON.stringify(e.detail.after) : "subscribed"));
+                  client.subscribe("%s", event => t.events.push(event.seq), { after: 0 });
+                })().then(() => done(null), e => done(String(e && e.stack || e)));
+                """.formatted(tokenClaims, topic) + DEV_TOKEN_FUNCTION);
+        assertThat(failed).isNull();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object value) {
+        return (Map<String, Object>) value;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object value) {
+        return (List<Object>) value;
+    }
+
+    /** Runs an async script (it calls arguments[last] when done); on a timeout, the failure shows the page's console. */
+    private static Object runAsync(String script) {
+        try {
+            return js().executeAsyncScript(script);
+        } catch (ScriptTimeoutException e) {
+            throw new AssertionError("script timed out; console:\n" + chromium.console(), e);
+        }
+    }
+
+    private static JavascriptExecutor js() {
+        return chromium.driver();
+    }
+
+    private static void setField(String id, String value) {
+        var field = chromium.driver().findElement(By.id(id));
+        field.clear();
+        field.sendKeys(value);
+    }
+
+    private static String log() {
+        return chromium.driver().findElement(By.id("log")).getText();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Long> pageSeqs() {
+        return (List<Long>) js().executeScript("return [...document.querySelectorAll('#events li')].map(li => Number(li.dataset.seq));");
+    }
+
+    private static void await(String what, Function<WebDriver, Boolean> condition) {
+        try {
+            new WebDriverWait(chromium.driver(), Duration.ofSeconds(30), Duration.ofMillis(50)).until(condition::apply);
+        } catch (TimeoutException e) {
+            throw new AssertionError("waiting for " + what + "; log:\n" + safeLog() + "\nconsole:\n" + chromium.console(), e);
+        }
+    }
+
+    private static void awaitScript(String what, String script) {
+        try {
+            new WebDriverWait(chromium.driver(), Duration.ofSeconds(30), Duration.ofMillis(50))
+                    .until(d -> Boolean.TRUE.equals(js().executeScript(script)));
+        } catch (TimeoutException e) {
+            throw new AssertionError("waiting for " + what + "; window.t = " + js().executeScript("return JSON.stringify(window.t);")
+                    + "\nconsole:\n" + chromium.console(), e);
+        }
+    }
+
+    private static String safeLog() {
+        try {
+            return log();
+        } catch (RuntimeException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Publishes n events over REST (one batch) through gateway 0. */
+    private static void publish(String topic, int n) {
+        StringBuilder body = new StringBuilder("[");
+        for (int i = 0; i < n; i++) {
+            body.append(i == 0 ? "" : ",").append("{\"type\":\"demo.message\",\"data\":{\"user\":\"rest\",\"text\":\"m").append(i).append("\"}}");
+        }
+        EntityExchangeResult<JsonNode> result = platform.gatewayClient(0).post().uri("/v1/topics/{t}/events", topic)
+                .header("Authorization", publisher.bearer())
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
+                .bodyValue(body.append(']').toString())
+                .exchange()
+                .expectBody(JsonNode.class).returnResult();
+        assertThat(result.getStatus().value()).as("publish: %s", result.getResponseBody()).isEqualTo(201);
+    }
+
+    private static int port(int gateway) {
+        return Integer.parseInt(platform.gateway(gateway).getEnvironment().getProperty("local.server.port"));
+    }
+
+    private static List<Long> range(long from, long to) {
+        List<Long> seqs = new ArrayList<>();
+        for (long s = from; s <= to; s++) {
+            seqs.add(s);
+        }
+        return seqs;
+    }
+
+    private static int count(String text, String part) {
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

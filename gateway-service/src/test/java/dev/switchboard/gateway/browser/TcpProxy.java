@@ -1,0 +1,140 @@
+package dev.switchboard.gateway.browser;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A loopback TCP proxy standing in for the network and the load balancer between a browser and the
+ * gateways: it forwards to one gateway port (which {@link #retarget} changes for new connections),
+ * and breaks the connections it carries the two ways networks do — {@link #cutAll()} resets them,
+ * {@link #blackholeAll()} leaves them open but silently drops every byte (a half-open connection).
+ * Test code: plain blocking threads, two per connection.
+ */
+final class TcpProxy implements AutoCloseable {
+
+    private final ServerSocket server;
+    private final Set<Link> links = ConcurrentHashMap.newKeySet();
+    private volatile int targetPort;
+
+    TcpProxy(int targetPort) throws IOException {
+        this.targetPort = targetPort;
+        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(this::accept, "tcp-proxy-" + server.getLocalPort());
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + server.getLocalPort();
+    }
+
+    /** New connections go to this port; open ones stay where they are. */
+    void retarget(int port) {
+        targetPort = port;
+    }
+
+    /** Resets every open connection (RST both ways), as a dropped network path does. */
+    void cutAll() {
+        links.forEach(Link::reset);
+    }
+
+    /** Open connections stay open but carry nothing any more, either way; new ones work. */
+    void blackholeAll() {
+        links.forEach(link -> link.blackholed = true);
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        cutAll();
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            try {
+                Socket client = server.accept();
+                Socket upstream = new Socket();
+                try {
+                    upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 2000);
+                } catch (IOException e) {
+                    client.close();
+                    continue;
+                }
+                Link link = new Link(client, upstream);
+                links.add(link);
+                link.start();
+            } catch (IOException e) {
+                // closed
+            }
+        }
+    }
+
+    private final class Link {
+        private final Socket client;
+        private final Socket upstream;
+        private volatile boolean blackholed;
+
+        Link(Socket client, Socket upstream) {
+            this.client = client;
+            this.upstream = upstream;
+        }
+
+        void start() throws IOException {
+            pump(client.getInputStream(), upstream.getOutputStream(), "up");
+            pump(upstream.getInputStream(), client.getOutputStream(), "down");
+        }
+
+        private void pump(InputStream in, OutputStream out, String direction) {
+            Thread thread = new Thread(() -> {
+                byte[] buffer = new byte[16384];
+                try {
+                    int n;
+                    while ((n = in.read(buffer)) >= 0) {
+                        if (!blackholed) {
+                            out.write(buffer, 0, n);
+                            out.flush();
+                        }
+                    }
+                } catch (IOException e) {
+                    // reset or closed
+                }
+                if (!blackholed) {
+                    close();
+                }
+            }, "tcp-proxy-" + direction);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void reset() {
+            try {
+                client.setSoLinger(true, 0);
+                upstream.setSoLinger(true, 0);
+            } catch (IOException e) {
+                // already closed
+            }
+            close();
+        }
+
+        private void close() {
+            links.remove(this);
+            try {
+                client.close();
+            } catch (IOException ignored) {
+                // nothing left to do
+            }
+            try {
+                upstream.close();
+            } catch (IOException ignored) {
+                // nothing left to do
+            }
+        }
+    }
+}

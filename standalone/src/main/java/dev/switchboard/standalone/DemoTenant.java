@@ -1,0 +1,88 @@
+package dev.switchboard.standalone;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * In development mode ({@code SWITCHBOARD_DEV=true}) the demo page at the gateway's {@code /}
+ * should work at once: this creates its tenant {@value #TENANT} and the topic pattern
+ * {@value #PATTERN} through the registry's admin API, each only if absent (so settings changed by
+ * hand stay as they are). Runs once on the launcher's thread after every service is up.
+ */
+final class DemoTenant {
+
+    static final String TENANT = "demo";
+    static final String PATTERN = "demo.>";
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+    private final String registryUrl;
+    private final String adminToken;
+
+    DemoTenant(String registryUrl, String adminToken) {
+        this.registryUrl = registryUrl;
+        this.adminToken = adminToken;
+    }
+
+    /** What was done, for the start-up summary. */
+    String ensure() {
+        try {
+            boolean tenantCreated = false;
+            if (!exists("/admin/v1/tenants/" + TENANT)) {
+                int created = status(send("POST", "/admin/v1/tenants", "{\"id\":\"" + TENANT + "\",\"name\":\"Demo\"}"));
+                if (created == 409) {
+                    return "tenant '" + TENANT + "' was deleted once and its id is retired: use another tenant on the demo page";
+                }
+                expect(created, 201, "creating the tenant");
+                tenantCreated = true;
+            }
+            String topic = "/admin/v1/tenants/" + TENANT + "/topics/demo.%3E";
+            boolean patternCreated = false;
+            if (!exists(topic)) {
+                expect(status(send("PUT", topic, "{}")), 201, "declaring " + PATTERN);
+                patternCreated = true;
+            }
+            return tenantCreated || patternCreated
+                    ? "tenant '" + TENANT + "' with topics " + PATTERN + " created for the demo page"
+                    : "tenant '" + TENANT + "' with topics " + PATTERN + " (already there)";
+        } catch (IOException e) {
+            return "could not prepare the demo tenant: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "could not prepare the demo tenant: interrupted";
+        }
+    }
+
+    private boolean exists(String path) throws IOException, InterruptedException {
+        int status = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        if (status != 200 && status != 404) {
+            throw new IOException("GET " + path + " answered " + status);
+        }
+        return status == 200;
+    }
+
+    private HttpResponse<String> send(String method, String path, String json) throws IOException, InterruptedException {
+        return http.send(request(path).header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create(registryUrl + path)).timeout(TIMEOUT)
+                .header("Authorization", "Bearer " + adminToken);
+    }
+
+    private static int status(HttpResponse<String> response) {
+        return response.statusCode();
+    }
+
+    private static void expect(int status, int expected, String what) throws IOException {
+        if (status != expected) {
+            throw new IOException(what + " answered " + status);
+        }
+    }
+}
