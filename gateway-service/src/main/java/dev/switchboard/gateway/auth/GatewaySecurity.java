@@ -47,7 +47,7 @@ class GatewaySecurity {
                 .authorizeExchange(exchanges -> exchanges
                         .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
                         // The browser SDK and the demo page: static files, public by nature.
-                        .pathMatchers(HttpMethod.GET, "/", "/index.html", "/demo.js", "/sdk/switchboard.js",
+                        .pathMatchers(HttpMethod.GET, "/", "/index.html", "/demo.js", "/favicon.ico", "/sdk/switchboard.js",
                                 "/sdk/switchboard.d.ts").permitAll()
                         // Exists only in development mode (DevTokenController); otherwise no handler answers: 404.
                         .pathMatchers(HttpMethod.POST, "/dev/token").permitAll()

@@ -112,6 +112,25 @@ class BrowserSdkIntegrationTests {
         }
     }
 
+    // ---- the server's close codes, as a browser sees them ----
+
+    @Test
+    void aBrowserSeesTheServersCloseCodesInACleanClose() {
+        chromium.driver().get(platform.gatewayUrl(0) + "/");
+        Map<?, ?> result = map(runAsync("""
+                const done = arguments[arguments.length - 1];
+                const ws = new WebSocket(location.origin.replace("http", "ws") + "/v1/ws");
+                const frames = [];
+                ws.onopen = () => ws.send(JSON.stringify({ op: "connect", id: 1, token: "not-a-jwt" }));
+                ws.onmessage = m => frames.push(JSON.parse(m.data));
+                ws.onclose = e => done({ code: e.code, clean: e.wasClean, frames });
+                """));
+        assertThat(result.get("code")).as("%s; console %s", result, chromium.console()).isEqualTo(4001L);
+        assertThat(result.get("clean")).isEqualTo(true);
+        assertThat(((java.util.List<?>) result.get("frames"))).singleElement()
+                .satisfies(f -> assertThat(map(f)).containsEntry("op", "error").containsEntry("code", "unauthenticated"));
+    }
+
     // ---- the SDK alone ----
 
     @Test
