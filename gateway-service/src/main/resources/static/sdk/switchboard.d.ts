@@ -120,7 +120,7 @@ export interface ClientEventMap {
   reconnecting: CustomEvent<{ attempt: number; delayMs: number; reason?: string; closeCode?: number }>;
   /** The server asked this client to reconnect (shutdown, lagging). */
   reconnect: CustomEvent<{ reason: string; delayMs: number; resume: Record<string, Position> }>;
-  tokenrefresh: CustomEvent<{ exp?: number }>;
+  tokenrefresh: CustomEvent<{ exp?: number; inPlace?: boolean }>;
   slowdown: CustomEvent<{ topic: string; retryAfterMs: number }>;
   error: CustomEvent<{ code: string; message: string; topic?: string; closeCode?: number }>;
   closed: CustomEvent<{ error?: SwitchboardError }>;

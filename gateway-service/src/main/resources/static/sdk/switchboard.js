@@ -11,8 +11,10 @@
 // - re-subscribes every topic after a reconnect with `after` = the last seq seen (per partition on
 //   topics with several partitions), and drops any event at or below that point, so each handler
 //   sees every event once, in seq order;
-// - with a token callback, fetches a fresh token before the current one's `exp` and reconnects with
-//   it; after a close 4001 it fetches one more token and tries once more;
+// - with a token callback, fetches a fresh token before the current one's `exp` and hands it to the
+//   open connection (a `connect` frame on a connected socket refreshes it in place: no reconnect,
+//   no replay); if the server refuses the refresh it reconnects with the new token instead; after a
+//   close 4001 it fetches one more token and tries once more;
 // - pings at the `pingInterval` the server announces and treats a connection that stays silent for
 //   a whole interval after a ping as dead;
 // - publishes made while disconnected wait (bounded by `maxPendingPublishes` and `publishTimeoutMs`)
@@ -362,6 +364,9 @@ export class SwitchboardClient extends EventTarget {
   _onFrame(conn, frame) {
     switch (frame.op) {
       case "connected":
+        if (this._requests.get(frame.id)?.op === "refresh") {
+          return this._onRefreshed(conn, frame);
+        }
         return this._onConnected(conn, frame);
       case "event":
         return this._onEvent(frame);
@@ -576,11 +581,23 @@ export class SwitchboardClient extends EventTarget {
         return;
       }
       if (this._conn === conn) {
-        this._emit("tokenrefresh", { exp: tokenExpiry(this._token) });
-        // The protocol has no re-authentication frame: reconnect with the new token and resume.
-        this._drop(conn, 0, "token refresh");
+        // A connect frame on a connected socket refreshes its token in place (docs/protocol.md).
+        const id = this._nextId++;
+        this._requests.set(id, { op: "refresh", token: this._token });
+        this._sendRaw(conn, { op: "connect", id, token: this._token });
       }
     });
+  }
+
+  _onRefreshed(conn, frame) {
+    const request = this._requests.get(frame.id);
+    this._requests.delete(frame.id);
+    if (this._conn !== conn) {
+      return;
+    }
+    conn.token = request.token;
+    this._emit("tokenrefresh", { exp: tokenExpiry(request.token), inPlace: true });
+    this._scheduleTokenRefresh(conn);
   }
 
   // ---- subscriptions ----
@@ -709,6 +726,12 @@ export class SwitchboardClient extends EventTarget {
     const request = frame.id !== undefined ? this._requests.get(frame.id) : undefined;
     if (request) {
       this._requests.delete(frame.id);
+    }
+    if (request && request.op === "refresh") {
+      // Refused in place (say, another subject): the old token still holds; reconnect with the new one.
+      this._emit("error", { code: frame.code, message: `Token refresh refused: ${frame.message}` });
+      this._drop(conn, 0, "token refresh");
+      return;
     }
     if ((frame.id !== undefined && frame.id === conn.connectId) || (this.state !== States.CONNECTED && frame.id === undefined)) {
       conn.connectError = { code: frame.code, message: frame.message }; // reported with the close that follows
