@@ -87,37 +87,22 @@ class GatewayWebSocketIntegrationTests {
     private static List<Long> publish(String topic, int n, int dataChars, int batchSize) {
         List<Long> seqs = new ArrayList<>();
         String data = "x".repeat(dataChars);
-        int sent = 0;
-        while (sent < n) {
-            int batch = Math.min(batchSize, n - sent);
-            StringBuilder body = new StringBuilder("[");
-            for (int i = 0; i < batch; i++) {
-                body.append(i == 0 ? "" : ",").append("{\"type\":\"t\",\"data\":{\"i\":").append(sent + i).append(",\"pad\":\"").append(data).append("\"}}");
+        for (int sent = 0; sent < n; sent += batchSize) {
+            List<String> batch = new ArrayList<>();
+            for (int i = sent; i < Math.min(n, sent + batchSize); i++) {
+                batch.add("{\"type\":\"t\",\"data\":{\"i\":" + i + ",\"pad\":\"" + data + "\"}}");
             }
-            org.springframework.test.web.reactive.server.EntityExchangeResult<JsonNode> result = platform.gatewayClient(0).post().uri("/v1/topics/{t}/events", topic)
-                    .header("Authorization", publisher.bearer())
-                    .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
-                    .bodyValue(body.append(']').toString())
-                    .exchange()
-                    .expectBody(JsonNode.class).returnResult();
-            assertThat(result.getStatus().value()).as("publish: %s", result.getResponseBody()).isEqualTo(201);
-            result.getResponseBody().get("results").forEach(r -> seqs.add(r.get("seq").asLong()));
-            sent += batch;
+            seqs.addAll(platform.publishBatch(0, publisher, topic, batch));
         }
         return seqs;
     }
 
     private static List<Long> eventSeqs(List<JsonNode> frames) {
-        return frames.stream().filter(f -> f.path("op").asString().equals("event"))
-                .map(f -> f.path("event").path("seq").asLong()).toList();
+        return TestPlatform.eventSeqs(frames);
     }
 
     private static List<Long> range(long fromExclusive, long toInclusive) {
-        List<Long> seqs = new ArrayList<>();
-        for (long s = fromExclusive + 1; s <= toInclusive; s++) {
-            seqs.add(s);
-        }
-        return seqs;
+        return TestPlatform.seqsAfter(fromExclusive, toInclusive);
     }
 
     // ---- auth ----

@@ -151,6 +151,39 @@ public final class TestPlatform implements AutoCloseable {
                 .exchange().expectStatus().is2xxSuccessful();
     }
 
+    /**
+     * Publishes the events (CloudEvent JSON objects) as one batch over gateway {@code gateway}'s REST
+     * edge; asserts 201 and returns their seqs in order.
+     */
+    public List<Long> publishBatch(int gateway, Key key, String topic, List<String> events) {
+        org.springframework.test.web.reactive.server.EntityExchangeResult<JsonNode> result = gatewayClient(gateway).post()
+                .uri("/v1/topics/{t}/events", topic)
+                .header("Authorization", key.bearer())
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
+                .bodyValue("[" + String.join(",", events) + "]")
+                .exchange()
+                .expectBody(JsonNode.class).returnResult();
+        org.assertj.core.api.Assertions.assertThat(result.getStatus().value()).as("publish: %s", result.getResponseBody()).isEqualTo(201);
+        List<Long> seqs = new ArrayList<>();
+        result.getResponseBody().get("results").forEach(r -> seqs.add(r.get("seq").asLong()));
+        return seqs;
+    }
+
+    /** The seqs after {@code fromExclusive} up to {@code toInclusive}. */
+    public static List<Long> seqsAfter(long fromExclusive, long toInclusive) {
+        List<Long> seqs = new ArrayList<>();
+        for (long s = fromExclusive + 1; s <= toInclusive; s++) {
+            seqs.add(s);
+        }
+        return seqs;
+    }
+
+    /** The seqs of the {@code event} frames among {@code frames}, in order. */
+    public static List<Long> eventSeqs(List<JsonNode> frames) {
+        return frames.stream().filter(f -> f.path("op").asString().equals("event"))
+                .map(f -> f.path("event").path("seq").asLong()).toList();
+    }
+
     public void revokeKey(String tenant, Key key) {
         admin().delete().uri("/admin/v1/tenants/{t}/keys/{id}", tenant, key.id())
                 .exchange().expectStatus().isNoContent();

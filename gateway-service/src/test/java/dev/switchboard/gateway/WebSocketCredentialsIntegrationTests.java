@@ -240,14 +240,12 @@ class WebSocketCredentialsIntegrationTests {
             JsonNode reconnect = frames.get(frames.size() - 1);
             assertThat(reconnect.path("reason").asString()).isEqualTo("lagging");
             long resume = reconnect.path("resume").path(topic).asLong();
-            List<Long> seqs = frames.stream().filter(f -> f.path("op").asString().equals("event"))
-                    .map(f -> f.path("event").path("seq").asLong()).toList();
+            List<Long> seqs = TestPlatform.eventSeqs(frames);
             assertThat(seqs).containsExactlyElementsOf(range(head, resume));
             assertThat(slow.awaitClose()).isEqualTo(4008);
             List<Long> all = published.get(60, TimeUnit.SECONDS);
             List<JsonNode> fastFrames = fast.until(f -> f.path("event").path("seq").asLong() == head + total, WsClient.WAIT);
-            assertThat(fastFrames.stream().filter(f -> f.path("op").asString().equals("event"))
-                    .map(f -> f.path("event").path("seq").asLong()).toList()).containsExactlyElementsOf(all);
+            assertThat(TestPlatform.eventSeqs(fastFrames)).containsExactlyElementsOf(all);
         }
     }
 
@@ -297,29 +295,15 @@ class WebSocketCredentialsIntegrationTests {
 
     private static List<Long> publishBatches(String topic, int n, int dataChars) {
         List<Long> seqs = new ArrayList<>();
-        String pad = "x".repeat(dataChars);
+        String event = "{\"type\":\"t\",\"data\":{\"pad\":\"" + "x".repeat(dataChars) + "\"}}";
         for (int sent = 0; sent < n; sent += 5) {
-            StringBuilder body = new StringBuilder("[");
-            for (int i = 0; i < 5; i++) {
-                body.append(i == 0 ? "" : ",").append("{\"type\":\"t\",\"data\":{\"pad\":\"").append(pad).append("\"}}");
-            }
-            JsonNode result = platform.gatewayClient(0).post().uri("/v1/topics/{t}/events", topic)
-                    .header("Authorization", publisher.bearer())
-                    .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
-                    .bodyValue(body.append(']').toString())
-                    .exchange().expectStatus().isCreated()
-                    .expectBody(JsonNode.class).returnResult().getResponseBody();
-            result.get("results").forEach(r -> seqs.add(r.get("seq").asLong()));
+            seqs.addAll(platform.publishBatch(0, publisher, topic, java.util.Collections.nCopies(5, event)));
         }
         return seqs;
     }
 
     private static List<Long> range(long fromExclusive, long toInclusive) {
-        List<Long> seqs = new ArrayList<>();
-        for (long s = fromExclusive + 1; s <= toInclusive; s++) {
-            seqs.add(s);
-        }
-        return seqs;
+        return TestPlatform.seqsAfter(fromExclusive, toInclusive);
     }
 
     private static void sleep(Duration d) {

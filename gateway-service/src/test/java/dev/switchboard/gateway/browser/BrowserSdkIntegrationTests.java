@@ -11,8 +11,6 @@ import org.openqa.selenium.ScriptTimeoutException;
 import org.openqa.selenium.TimeoutException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
-import org.springframework.http.MediaType;
-import org.springframework.test.web.reactive.server.EntityExchangeResult;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
@@ -342,17 +340,11 @@ class BrowserSdkIntegrationTests {
 
     /** Publishes n events over REST (one batch) through gateway 0. */
     private static void publish(String topic, int n) {
-        StringBuilder body = new StringBuilder("[");
+        List<String> events = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            body.append(i == 0 ? "" : ",").append("{\"type\":\"demo.message\",\"data\":{\"user\":\"rest\",\"text\":\"m").append(i).append("\"}}");
+            events.add("{\"type\":\"demo.message\",\"data\":{\"user\":\"rest\",\"text\":\"m" + i + "\"}}");
         }
-        EntityExchangeResult<JsonNode> result = platform.gatewayClient(0).post().uri("/v1/topics/{t}/events", topic)
-                .header("Authorization", publisher.bearer())
-                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
-                .bodyValue(body.append(']').toString())
-                .exchange()
-                .expectBody(JsonNode.class).returnResult();
-        assertThat(result.getStatus().value()).as("publish: %s", result.getResponseBody()).isEqualTo(201);
+        platform.publishBatch(0, publisher, topic, events);
     }
 
     private static int port(int gateway) {
@@ -360,11 +352,7 @@ class BrowserSdkIntegrationTests {
     }
 
     private static List<Long> range(long from, long to) {
-        List<Long> seqs = new ArrayList<>();
-        for (long s = from; s <= to; s++) {
-            seqs.add(s);
-        }
-        return seqs;
+        return TestPlatform.seqsAfter(from - 1, to);
     }
 
     private static int count(String text, String part) {
