@@ -62,7 +62,7 @@ public abstract class RegistryIntegrationTest {
 
     /** A client with no credentials. */
     protected WebTestClient anonymous() {
-        return WebTestClient.bindToServer().baseUrl(baseUrl()).responseTimeout(Duration.ofSeconds(10)).build();
+        return WebTestClient.bindToServer().baseUrl(baseUrl()).responseTimeout(Duration.ofSeconds(30)).build();
     }
 
     protected WebTestClient as(String token) {
