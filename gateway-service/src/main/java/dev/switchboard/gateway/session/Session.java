@@ -71,7 +71,10 @@ final class Session implements SubscriptionListener {
     private volatile Disposable expiry;
     private volatile TenantQuotas quotas;
     private volatile CloseStatus closeStatus = CloseStatus.NORMAL;
-    private volatile long lastSeen = System.nanoTime();
+    private final long openedAt = System.nanoTime();
+    private volatile long lastSeen = openedAt;
+    /** Only touched by the shared clock's thread. */
+    private long lastPingAt = openedAt;
 
     /** A subscription slot: reserved when the frame is read, its handle set once attached. */
     private static final class Subscription {
@@ -445,7 +448,18 @@ final class Session implements SubscriptionListener {
         }
     }
 
-    /** Called on every ping tick: ping, or close a peer that has been silent too long. */
+    /** The shared clock (every {@link Sessions#TICK}): the connect deadline, then a ping each ping interval. */
+    void tick(long now) {
+        if (caller == null && !closing.get() && now - openedAt >= context.properties().connectTimeout().toNanos()) {
+            connectDeadline();
+        }
+        if (now - lastPingAt >= context.properties().pingInterval().toNanos()) {
+            lastPingAt = now;
+            heartbeat();
+        }
+    }
+
+    /** Ping, or close a peer that has been silent too long. */
     void heartbeat() {
         long silentNanos = System.nanoTime() - lastSeen;
         if (silentNanos > context.properties().idleTimeout().toNanos()) {

@@ -12,7 +12,6 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import org.springframework.web.reactive.socket.CloseStatus;
 import org.springframework.web.reactive.socket.WebSocketMessage;
 import org.springframework.web.reactive.socket.WebSocketSession;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -25,10 +24,12 @@ import tools.jackson.databind.json.JsonMapper;
  *   <li>outbound — the session's bounded queue, written by this one writer as fast as the socket
  *       takes it; when the session closes, its last frames go out, then the close frame, and the
  *       connection ends when the peer answers it (inbound completes);</li>
- *   <li>timers — the connect deadline, pings with the idle check, and, once the session decided to
- *       close, {@code closeTimeout} after which the connection is cut even if the peer does not read.</li>
+ *   <li>the cut — once the session decided to close, {@code closeTimeout} after which the connection
+ *       is cut even if the peer does not read.</li>
  * </ul>
- * Whichever ends first ends the connection; then the session's subscriptions are detached.
+ * Whichever ends first ends the connection; then the session's subscriptions are detached. The
+ * connect deadline, pings and the idle check are driven by {@link Sessions}' one clock for all
+ * sockets ({@link Session#tick}), which costs no timer per socket.
  */
 @Component
 class SessionHandler implements WebSocketHandler {
@@ -75,12 +76,11 @@ class SessionHandler implements WebSocketHandler {
                 // so that its last pongs do not hit a closed socket, whose reset would make the peer's
                 // kernel discard the frames it has not read yet — the reconnect frame among them.
                 .then(Mono.never());
-        Mono<Void> deadline = Mono.delay(properties.connectTimeout()).doOnNext(t -> session.connectDeadline()).then(Mono.never());
-        Mono<Void> heartbeat = Flux.interval(properties.pingInterval()).doOnNext(t -> session.heartbeat()).then();
+        // The connect deadline and the pings run off one shared clock (Sessions), not a timer per socket.
         Mono<Void> cut = session.terminated().then(Mono.delay(properties.closeTimeout()))
                 .then(Mono.defer(() -> ws.close(session.closeStatus())));
         return Mono.fromRunnable(() -> context.sessions().opened(session))
-                .then(Mono.firstWithSignal(inbound, outbound, deadline, heartbeat, cut))
+                .then(Mono.firstWithSignal(inbound, outbound, cut))
                 .onErrorResume(e -> Mono.empty())
                 .doFinally(s -> {
                     if (log.isDebugEnabled()) {

@@ -65,6 +65,9 @@ class Sessions implements SmartLifecycle {
     private volatile boolean draining;
     private volatile Disposable changes;
     private volatile Disposable reports;
+    private volatile Disposable clock;
+    /** How often the shared clock looks at every socket (connect deadlines, pings, idle checks). */
+    static final Duration TICK = Duration.ofMillis(250);
     /** This instance in the registry's connection counts; new at every start. */
     private final String gatewayId = UUID.randomUUID().toString();
     /** Sockets per tenant on the other live gateways, as of {@link #othersAt} (nanoTime). */
@@ -157,6 +160,18 @@ class Sessions implements SmartLifecycle {
     @Override
     public void start() {
         running = true;
+        clock = Flux.interval(TICK)
+                .onBackpressureDrop()
+                .subscribe(t -> {
+                    long now = System.nanoTime();
+                    for (Session session : open) {
+                        try {
+                            session.tick(now);
+                        } catch (RuntimeException e) {
+                            log.warn("socket {}: tick failed", session.id(), e);
+                        }
+                    }
+                });
         reports = Flux.interval(Duration.ZERO, properties.connectionReportInterval())
                 .onBackpressureDrop()
                 .concatMap(t -> report(), 1)
@@ -191,7 +206,13 @@ class Sessions implements SmartLifecycle {
         draining = true;
         running = false;
         stopBackgroundCalls();
-        Runnable finish = callback;
+        Runnable finish = () -> {
+            Disposable ticking = clock;
+            if (ticking != null) {
+                ticking.dispose();
+            }
+            callback.run();
+        };
         int count = open.size();
         if (count == 0) {
             finish.run();
