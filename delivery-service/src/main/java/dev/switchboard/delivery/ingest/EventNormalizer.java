@@ -9,6 +9,7 @@ import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.contracts.registry.TopicSettings;
 import dev.switchboard.platform.problem.SwitchboardException;
 import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -22,12 +23,19 @@ import java.util.List;
  * and the topic's settings, server attributes filled in ({@code specversion}; {@code id} (UUIDv7)
  * and {@code source} ({@code /v1/topics/{topic}}) when absent; {@code time} = accept time;
  * {@code tenant}, {@code topic}; {@code expiresat} from {@code ttl} or the topic's default;
- * {@code traceparent} when absent), and its partition chosen. {@code seq} is added at commit.
+ * {@code traceparent} when absent), its partition chosen, and its envelope rendered here, on the
+ * request's thread; only {@code seq} is added at commit.
  */
 @Component
 class EventNormalizer {
 
     private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final JsonMapper json;
+
+    EventNormalizer(JsonMapper json) {
+        this.json = json;
+    }
 
     PendingEvent normalize(Event sent, ResolvedTopic topic, TenantQuotas quotas, Instant acceptedAt, int index) {
         String where = index < 0 ? "" : "events[" + index + "]: ";
@@ -57,6 +65,7 @@ class EventNormalizer {
                 .time(time)
                 .tenant(topic.tenant())
                 .topic(topic.topic())
+                .partition(partition)
                 .expiresAt(expiresAt);
         if (sent.source() == null) {
             event.source("/v1/topics/" + topic.topic());
@@ -70,7 +79,8 @@ class EventNormalizer {
         if (sent.data() != null && sent.dataContentType() == null) {
             event.dataContentType("application/json");
         }
-        return new PendingEvent(topic.tenant(), topic.topic(), partition, id, time, expiresAt, settings.dedupWindow(), event.build());
+        return new PendingEvent(topic.tenant(), topic.topic(), partition, id, time, expiresAt, settings.dedupWindow(),
+                EnvelopeTemplate.render(json, event.build()));
     }
 
     /** Bytes of the data as sent: the JSON text, or the decoded size of data_base64. */
