@@ -93,9 +93,9 @@ public class EventWriter {
     }
 
     /**
-     * Committed dedup rows, still inside their window, for the candidate ids: one primary-key
-     * look-up ({@code id = ANY(…)}) per tenant and topic in the group — usually one — so the cost
-     * follows the group's size, never the table's.
+     * Committed dedup rows, still inside their window, for the candidate ids: one statement per
+     * tenant and topic in the group — usually one — probing the primary key once per id, so the
+     * cost follows the group's size, never the table's.
      */
     private Mono<Map<DedupKey, long[]>> findCommittedDuplicates(List<PendingEvent> events, List<Integer> candidates) {
         Map<List<String>, List<String>> idsByTopic = new TreeMap<>(Comparator.comparing((List<String> k) -> k.get(0)).thenComparing(k -> k.get(1)));
@@ -109,12 +109,20 @@ public class EventWriter {
             return Mono.just(Map.of());
         }
         return Flux.fromIterable(idsByTopic.entrySet())
+                // One index probe per id, whatever the statistics say: LIMIT keeps the LATERAL
+                // subquery a parameterised index scan. (As "id = ANY(…)", stale statistics — a topic
+                // that was empty when last analysed — made the planner scan the topic's whole key
+                // range and filter: 95 ms per 1,000 ids at 300,000 keys, growing with the table.)
                 .concatMap(entry -> db.sql("""
-                                SELECT id, partition, seq FROM dedup
-                                WHERE tenant_id = :tenant AND topic = :topic AND id = ANY(:ids) AND expires_at > now()""")
+                                SELECT d.id, d.partition, d.seq FROM unnest(string_to_array(:ids, ' ')) AS i(id)
+                                CROSS JOIN LATERAL (SELECT id, partition, seq FROM dedup
+                                    WHERE tenant_id = :tenant AND topic = :topic AND id = i.id AND expires_at > now()
+                                    LIMIT 1) d""")
                         .bind("tenant", entry.getKey().get(0))
                         .bind("topic", entry.getKey().get(1))
-                        .bind("ids", entry.getValue().toArray(String[]::new))
+                        // Ids are printable ASCII without spaces (EventRules): one space-separated text
+                        // instead of a text[] the driver would encode character by character.
+                        .bind("ids", String.join(" ", entry.getValue()))
                         .map((Readable row) -> Map.entry(
                                 new DedupKey(entry.getKey().get(0), entry.getKey().get(1), row.get("id", String.class)),
                                 new long[]{row.get("partition", Integer.class), row.get("seq", Long.class)}))
