@@ -35,12 +35,12 @@ import java.util.function.Supplier;
  * <ul>
  * <li>Seqs come from {@code UPDATE partitions SET head = head + n}: the row lock is held to commit,
  * so commits of one partition are serialised and the committed rows are always 1..head, no gap.</li>
- * <li>Duplicates already committed are found first. A duplicate committed by a racing transaction
- * after that look-up makes our dedup COPY hit the unique key (PostgreSQL waits for the racer to
- * finish first); we then roll back — giving back the seqs — and run the group again, and the
- * look-up now finds the original. So a racing duplicate is stored once and answered with the
- * original seq. The retry upserts the keys instead, so a key whose window has passed (not yet
- * pruned) is taken over rather than failing again.</li>
+ * <li>A group is first tried optimistically: no look-up, its dedup keys go in by COPY. Any key
+ * already there — a duplicate committed earlier, one committed by a racing transaction (PostgreSQL
+ * waits for the racer to finish first), or a key whose window has passed but which is not yet
+ * pruned — fails the COPY with a unique violation; we roll back, giving back the seqs, and run the
+ * group again with a look-up of committed duplicates and an upsert of the keys that takes expired
+ * ones over. So a duplicate is stored once and answered with the original seq.</li>
  * <li>Partition rows and dedup keys are locked in one global order (sorted), so two groups never
  * deadlock.</li>
  * </ul>
@@ -69,7 +69,10 @@ public class EventWriter {
                 .retryWhen(Retry.max(MAX_RACE_RETRIES).filter(DedupRace.class::isInstance));
     }
 
-    /** {@code first}: dedup keys go in by COPY; a retry after a {@link DedupRace} upserts them. */
+    /**
+     * {@code first}: no look-up, dedup keys go in by COPY; a retry after a {@link DedupRace} looks
+     * committed duplicates up and upserts the keys.
+     */
     private Mono<List<PublishResult>> attempt(List<PendingEvent> events, boolean first) {
         // First occurrence of an id within the group wins; later ones are its duplicates.
         Map<DedupKey, Integer> firstIndex = new HashMap<>();
@@ -80,7 +83,11 @@ public class EventWriter {
                 candidates.add(i);
             }
         }
-        return findCommittedDuplicates(events, candidates).flatMap(committed -> {
+        // Optimistic first attempt: no look-up. The dedup COPY fails on any key already there, and
+        // the retry looks duplicates up. Most groups hold none, so they skip a statement whose cost
+        // (and plan) depends on the table.
+        Mono<Map<DedupKey, long[]>> lookUp = first ? Mono.just(Map.of()) : findCommittedDuplicates(events, candidates);
+        return lookUp.flatMap(committed -> {
             List<Integer> fresh = candidates.stream()
                     .filter(i -> !committed.containsKey(events.get(i).dedupKey()))
                     .toList();
@@ -207,9 +214,9 @@ public class EventWriter {
     }
 
     /**
-     * The dedup keys by COPY. Any existing row for a key fails it with a unique violation — a racing
-     * duplicate committed since our look-up, or an expired row not yet pruned — and the group is run
-     * again with {@link #upsertDedup}, which tells the two apart.
+     * The dedup keys by COPY. Any existing row for a key fails it with a unique violation — a
+     * committed or racing duplicate, or an expired row not yet pruned — and the group is run again
+     * with the look-up and {@link #upsertDedup}, which tell these apart.
      */
     private Mono<Void> copyDedup(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
         List<Integer> deduped = dedupRows(events, fresh);
