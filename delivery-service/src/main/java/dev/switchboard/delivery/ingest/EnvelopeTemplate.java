@@ -4,6 +4,7 @@ import dev.switchboard.contracts.envelope.Event;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The stored envelope of an event, rendered once when the event is accepted, with its {@code seq}
@@ -16,20 +17,21 @@ record EnvelopeTemplate(byte[] head, byte[] tail) {
     private static final byte[] SEQ_FIELD = ",\"seq\":".getBytes(StandardCharsets.US_ASCII);
 
     /**
-     * Renders {@code event} (partition set, seq unset). {@code "seq"} is written after the string
+     * Renders the event being built (partition set; its seq is set here to a placeholder, so the
+     * builder is not reused). {@code "seq"} is written after the string
      * attributes and before any nested value ({@code Event}'s property order), and a {@code "}
      * inside a JSON string is always escaped, so the first {@code ,"seq":0} is the attribute.
      */
-    static EnvelopeTemplate render(JsonMapper json, Event event) {
-        byte[] rendered = json.writeValueAsBytes(event.toBuilder().seq(0L).build());
+    static EnvelopeTemplate render(JsonMapper json, Event.Builder event) {
+        byte[] rendered = json.writeValueAsBytes(event.seq(0L).build());
         int at = indexOf(rendered, SEQ_FIELD);
         int digit = at + SEQ_FIELD.length;
         if (at < 0 || digit + 1 >= rendered.length || rendered[digit] != '0'
                 || (rendered[digit + 1] != ',' && rendered[digit + 1] != '}')) {
             throw new IllegalStateException("The rendered envelope has no top-level seq attribute.");
         }
-        byte[] head = java.util.Arrays.copyOfRange(rendered, 0, digit);
-        byte[] tail = java.util.Arrays.copyOfRange(rendered, digit + 1, rendered.length);
+        byte[] head = Arrays.copyOfRange(rendered, 0, digit);
+        byte[] tail = Arrays.copyOfRange(rendered, digit + 1, rendered.length);
         return new EnvelopeTemplate(head, tail);
     }
 

@@ -11,12 +11,12 @@ import dev.switchboard.platform.problem.SwitchboardException;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Turns what a producer sent into the event the log stores: checked against the producer rules
@@ -28,8 +28,6 @@ import java.util.List;
  */
 @Component
 class EventNormalizer {
-
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final JsonMapper json;
 
@@ -80,7 +78,7 @@ class EventNormalizer {
             event.dataContentType("application/json");
         }
         return new PendingEvent(topic.tenant(), topic.topic(), partition, id, time, expiresAt, settings.dedupWindow(),
-                EnvelopeTemplate.render(json, event.build()));
+                EnvelopeTemplate.render(json, event));
     }
 
     /** Bytes of the data as sent: the JSON text, or the decoded size of data_base64. */
@@ -99,8 +97,11 @@ class EventNormalizer {
     private static String newTraceparent() {
         byte[] trace = new byte[16];
         byte[] span = new byte[8];
-        RANDOM.nextBytes(trace);
-        RANDOM.nextBytes(span);
+        // Identifiers, not secrets: a per-thread generator, not SecureRandom (which is shared and
+        // synchronised, and was called twice per event on the event loops).
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        random.nextBytes(trace);
+        random.nextBytes(span);
         trace[0] |= 1;
         span[0] |= 1;
         return "00-" + HexFormat.of().formatHex(trace) + "-" + HexFormat.of().formatHex(span) + "-01";
