@@ -55,13 +55,6 @@ record EnvelopeTemplate(byte[] head, byte[] tail) {
         return offset + tail.length;
     }
 
-    /** The envelope with {@code seq} as text. */
-    String toString(long seq) {
-        byte[] out = new byte[length(seq)];
-        write(out, 0, seq);
-        return new String(out, StandardCharsets.UTF_8);
-    }
-
     private static int digits(long seq) {
         if (seq < 0) {
             throw new IllegalArgumentException("seq must not be negative");
