@@ -42,6 +42,9 @@ needs_build() {
 }
 if needs_build; then
   echo "[bench] building: ./mvnw -B -q -DskipTests package"
+  # Without this, a change in a service alone (not in standalone/) left the old platform jar in
+  # place: the jar plugin does not recreate an unchanged jar, so nothing was repackaged.
+  rm -f standalone/target/switchboard-standalone.jar standalone/target/switchboard-standalone.jar.original
   ./mvnw -B -q -DskipTests package
 fi
 

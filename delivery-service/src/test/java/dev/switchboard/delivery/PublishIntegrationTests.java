@@ -14,6 +14,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import reactor.core.publisher.Flux;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
@@ -39,6 +40,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @AutoConfigureWebTestClient
 @Import(DeliveryTestConfiguration.class)
 class PublishIntegrationTests {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static final String TOKEN = "Bearer test-service-token";
 
@@ -157,6 +160,61 @@ class PublishIntegrationTests {
     }
 
     record ObjectNodeResult(int partition, long seq) {
+    }
+
+    @Test
+    void anIdWhoseDedupWindowHasPassedIsStoredAgainEvenBeforeItsKeyIsPruned() throws Exception {
+        declare("acme", "window", 1);
+        String body = "{\"id\":\"w-1\",\"type\":\"t\",\"data\":{\"n\":1}}";
+        web.post().uri(events("acme", "window")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isCreated()
+                .expectBody().jsonPath("$.seq").isEqualTo(1).jsonPath("$.duplicate").isEqualTo(false);
+        // The window passes; retention has not pruned the key yet.
+        try (Connection c = TestDatabase.get().openConnection(); Statement s = c.createStatement()) {
+            assertThat(s.executeUpdate("UPDATE delivery.dedup SET expires_at = now() - interval '1 second'"
+                    + " WHERE tenant_id = 'acme' AND topic = 'window' AND id = 'w-1'")).isEqualTo(1);
+        }
+        web.post().uri(events("acme", "window")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isCreated()
+                .expectBody().jsonPath("$.seq").isEqualTo(2).jsonPath("$.duplicate").isEqualTo(false);
+        web.post().uri(events("acme", "window")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.seq").isEqualTo(2).jsonPath("$.duplicate").isEqualTo(true);
+        assertThat(storedSeqsAreGapFree("acme", "window", 0)).isEqualTo(2);
+    }
+
+    @Test
+    void theStoredEnvelopeCarriesItsSeqAndServerAttributes() throws Exception {
+        declare("acme", "stored", 1);
+        String batch = "[{\"id\":\"s-1\",\"type\":\"t\",\"data\":{\"seq\":0,\"q\":\"a\\\"b\"}},"
+                + "{\"id\":\"s-2\",\"type\":\"t\",\"ttl\":60,\"data\":[1,2]}]";
+        web.post().uri(events("acme", "stored")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json")).bodyValue(batch)
+                .exchange().expectStatus().isCreated();
+        try (Connection c = TestDatabase.get().openConnection(); Statement s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT seq, id, envelope, expires_at IS NOT NULL AS expires FROM delivery.events"
+                    + " WHERE tenant_id = 'acme' AND topic = 'stored' ORDER BY seq");
+            for (int seq = 1; seq <= 2; seq++) {
+                assertThat(rs.next()).isTrue();
+                JsonNode envelope = JSON.readTree(rs.getString("envelope"));
+                assertThat(rs.getLong("seq")).isEqualTo(seq);
+                assertThat(envelope.get("seq").asLong()).isEqualTo(seq);
+                assertThat(envelope.get("partition").asInt()).isZero();
+                assertThat(envelope.get("id").asString()).isEqualTo(rs.getString("id")).isEqualTo("s-" + seq);
+                assertThat(envelope.get("tenant").asString()).isEqualTo("acme");
+                assertThat(envelope.get("topic").asString()).isEqualTo("stored");
+                assertThat(envelope.has("time")).isTrue();
+                assertThat(rs.getBoolean("expires")).isEqualTo(seq == 2);
+            }
+            assertThat(rs.next()).isFalse();
+        }
+        web.get().uri(events("acme", "stored") + "?after=0&limit=10").header("Authorization", TOKEN)
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.events[0].data.seq").isEqualTo(0).jsonPath("$.events[0].data.q").isEqualTo("a\"b")
+                .jsonPath("$.events[1].seq").isEqualTo(2).jsonPath("$.events[1].data[1]").isEqualTo(2);
     }
 
     @Test

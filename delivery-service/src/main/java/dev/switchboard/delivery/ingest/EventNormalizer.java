@@ -9,25 +9,31 @@ import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.contracts.registry.TopicSettings;
 import dev.switchboard.platform.problem.SwitchboardException;
 import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
 
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Turns what a producer sent into the event the log stores: checked against the producer rules
  * and the topic's settings, server attributes filled in ({@code specversion}; {@code id} (UUIDv7)
  * and {@code source} ({@code /v1/topics/{topic}}) when absent; {@code time} = accept time;
  * {@code tenant}, {@code topic}; {@code expiresat} from {@code ttl} or the topic's default;
- * {@code traceparent} when absent), and its partition chosen. {@code seq} is added at commit.
+ * {@code traceparent} when absent), its partition chosen, and its envelope rendered here, on the
+ * request's thread; only {@code seq} is added at commit.
  */
 @Component
 class EventNormalizer {
 
-    private static final SecureRandom RANDOM = new SecureRandom();
+    private final JsonMapper json;
+
+    EventNormalizer(JsonMapper json) {
+        this.json = json;
+    }
 
     PendingEvent normalize(Event sent, ResolvedTopic topic, TenantQuotas quotas, Instant acceptedAt, int index) {
         String where = index < 0 ? "" : "events[" + index + "]: ";
@@ -57,6 +63,7 @@ class EventNormalizer {
                 .time(time)
                 .tenant(topic.tenant())
                 .topic(topic.topic())
+                .partition(partition)
                 .expiresAt(expiresAt);
         if (sent.source() == null) {
             event.source("/v1/topics/" + topic.topic());
@@ -70,7 +77,8 @@ class EventNormalizer {
         if (sent.data() != null && sent.dataContentType() == null) {
             event.dataContentType("application/json");
         }
-        return new PendingEvent(topic.tenant(), topic.topic(), partition, id, time, expiresAt, settings.dedupWindow(), event.build());
+        return new PendingEvent(topic.tenant(), topic.topic(), partition, id, time, expiresAt, settings.dedupWindow(),
+                EnvelopeTemplate.render(json, event));
     }
 
     /** Bytes of the data as sent: the JSON text, or the decoded size of data_base64. */
@@ -89,8 +97,11 @@ class EventNormalizer {
     private static String newTraceparent() {
         byte[] trace = new byte[16];
         byte[] span = new byte[8];
-        RANDOM.nextBytes(trace);
-        RANDOM.nextBytes(span);
+        // Identifiers, not secrets: a per-thread generator, not SecureRandom (which is shared and
+        // synchronised, and was called twice per event on the event loops).
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        random.nextBytes(trace);
+        random.nextBytes(span);
         trace[0] |= 1;
         span[0] |= 1;
         return "00-" + HexFormat.of().formatHex(trace) + "-" + HexFormat.of().formatHex(span) + "-01";

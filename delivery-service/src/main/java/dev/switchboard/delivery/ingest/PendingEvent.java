@@ -1,7 +1,5 @@
 package dev.switchboard.delivery.ingest;
 
-import dev.switchboard.contracts.envelope.Event;
-
 import java.time.Duration;
 import java.time.Instant;
 
@@ -9,6 +7,7 @@ import java.time.Instant;
  * An accepted, validated event waiting for its seq: everything but {@code seq} is final.
  *
  * @param dedupWindow zero when the topic keeps no dedup window
+ * @param envelope    the stored envelope, rendered but for its seq
  */
 record PendingEvent(
         String tenant,
@@ -18,7 +17,7 @@ record PendingEvent(
         Instant acceptedAt,
         Instant expiresAt,
         Duration dedupWindow,
-        Event envelope) {
+        EnvelopeTemplate envelope) {
 
     /** The key events are deduplicated on. */
     DedupKey dedupKey() {
