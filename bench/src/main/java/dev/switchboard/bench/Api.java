@@ -27,6 +27,12 @@ final class Api {
         admin("POST", "/admin/v1/tenants", "{\"id\":\"" + tenant + "\",\"name\":\"Benchmark\"}", 201);
     }
 
+    /** Creates a tenant with the given quotas (a JSON object); its client secret, shown only now. */
+    String createTenant(String tenant, String quotas) {
+        JsonNode created = admin("POST", "/admin/v1/tenants", "{\"id\":\"" + tenant + "\",\"name\":\"Benchmark\",\"quotas\":" + quotas + "}", 201);
+        return created.path("clientSecret").asString();
+    }
+
     /** A new API key of the tenant with the given scopes; the secret itself. */
     String createKey(String tenant, String name, String... scopes) {
         String list = String.join("\",\"", scopes);

@@ -62,6 +62,11 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("ws")) {
+            // bench/ws.sh: the WebSocket fan-out benchmark of issue #4, same jar.
+            WsBenchMain.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
             System.out.print(USAGE);
             return;
