@@ -275,7 +275,7 @@ public final class BenchMain {
     }
 
     /** Where the platform's CPU went during (b) and (c), by thread group: a profile without a profiler. */
-    private static String threadProfile(Map<String, Double> before, Map<String, Double> after, double seconds) {
+    static String threadProfile(Map<String, Double> before, Map<String, Double> after, double seconds) {
         Map<String, Double> used = new java.util.HashMap<>();
         after.forEach((name, cpu) -> used.put(name, cpu - before.getOrDefault(name, 0.0)));
         double total = used.values().stream().mapToDouble(Double::doubleValue).sum();

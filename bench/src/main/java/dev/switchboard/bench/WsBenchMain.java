@@ -34,6 +34,7 @@ public final class WsBenchMain {
               SWITCHBOARD_WSBENCH_SUBSCRIBERS      subscribers on the topic, default 1000
               SWITCHBOARD_WSBENCH_IDLE_CONNECTIONS idle connections for the memory check, default 10000 (0: skip)
               SWITCHBOARD_WSBENCH_SYSTEMS          which, in order, default node,go,nats,switchboard
+              SWITCHBOARD_WSBENCH_SWITCHBOARD_PUBLISH  rest (default: a backend's POST /v1/topics/{t}/events) or ws (publish frames)
               SWITCHBOARD_WSBENCH_JFR_RATE         record a JFR of Switchboard during this rate's window in the last round
               SWITCHBOARD_BENCH_DATABASE_URL       PostgreSQL server for Switchboard (default postgresql://postgres@127.0.0.1:5432/postgres);
                                                    a database sbwsbench_<random> is created there and dropped at the end
@@ -112,7 +113,8 @@ public final class WsBenchMain {
                 case "go" -> new WsSystem.GoHub(dir, Path.of(env.getOrDefault("SWITCHBOARD_WSBENCH_GOHUB", "bench/target/gohub")).toAbsolutePath());
                 case "nats" -> new WsSystem.Nats(dir);
                 case "switchboard" -> new WsSystem.Switchboard(dir, Path.of(env.getOrDefault("SWITCHBOARD_BENCH_PLATFORM_JAR",
-                        "standalone/target/switchboard-standalone.jar")).toAbsolutePath(), pg, javaOptions, runId);
+                        "standalone/target/switchboard-standalone.jar")).toAbsolutePath(), pg, javaOptions, runId,
+                        !env.getOrDefault("SWITCHBOARD_WSBENCH_SWITCHBOARD_PUBLISH", "rest").equals("ws"));
                 default -> throw new IllegalArgumentException("SWITCHBOARD_WSBENCH_SYSTEMS: unknown system " + key);
             });
         }
@@ -122,6 +124,9 @@ public final class WsBenchMain {
             say(String.format(Locale.ROOT, "%s up in %.1f s at %s (pid %d)", s.name, (System.nanoTime() - t) / 1e9, s.url(), s.pid()));
             report.systems.put(s.key, s.name);
             report.cpuCounted.put(s.key, s.cpuCounted());
+            if (s instanceof WsSystem.Switchboard sb) {
+                report.switchboardPublishing = sb.publishing();
+            }
         }
 
         if (!warmup.isZero()) {
@@ -134,9 +139,14 @@ public final class WsBenchMain {
             }
         }
 
+        Map<String, Double> sbThreads = new java.util.HashMap<>();
+        double sbSeconds = 0;
         for (int round = 1; round <= repeats; round++) {
             for (WsSystem s : systems) {
                 say("round " + round + "/" + repeats + ": " + s.name + " ...");
+                boolean sb = s instanceof WsSystem.Switchboard;
+                Map<String, Double> threadsBefore = sb ? Machine.threadGroupCpuSeconds(s.pid()) : Map.of();
+                long roundBegan = System.nanoTime();
                 try (WsLoad load = new WsLoad(s.wire(), s.url())) {
                     requireSubscribers(load, subscribers, s);
                     for (int rate : rates) {
@@ -155,14 +165,24 @@ public final class WsBenchMain {
                                 WsReport.num(p.targetDeliveriesPerSecond()), 100 * p.completeness(), WsReport.ms(p.millis(50)),
                                 WsReport.ms(p.millis(99)), WsReport.ms(p.millis(99.9)), p.serverCpuSeconds() / p.seconds(),
                                 WsReport.dec(p.cpuSecondsPerMillion()), p.cpu().bench(), p.disconnects(), p.errors(),
-                                p.firstError() == null ? "" : " (first: " + p.firstError() + ")", reopened < 0 ? " (some reconnects failed)" : ""));
+                                p.firstError() == null ? "" : " (first: " + p.firstError() + ")", reopened < 0 ? " (some reconnects failed)" : "")
+                                + (p.acks().getTotalCount() == 0 ? "" : ", publish ack p50 " + WsReport.ms(p.acks().getValueAtPercentile(50) / 1000.0)
+                                + " p99 " + WsReport.ms(p.acks().getValueAtPercentile(99) / 1000.0) + " ms"));
                         if (hook != null) {
                             Thread.sleep(1000);
                             report.notes.add("JFR of Switchboard during the " + rate + "/s window of the last round: `" + jfr + "`");
                         }
                     }
                 }
+                if (sb) {
+                    Machine.threadGroupCpuSeconds(s.pid()).forEach((k, v) -> sbThreads.merge(k, v - threadsBefore.getOrDefault(k, 0.0), Double::sum));
+                    sbSeconds += (System.nanoTime() - roundBegan) / 1e9;
+                }
             }
+        }
+        if (!sbThreads.isEmpty()) {
+            report.notes.add(BenchMain.threadProfile(Map.of(), sbThreads, sbSeconds)
+                    .replace("during (b) and (c)", "during its rounds (connects, all rates, drains)"));
         }
 
         if (idle > 0) {

@@ -46,7 +46,7 @@ final class WsLoad implements AutoCloseable {
     record Point(int rate, int subscribers, double seconds, long targetMessages, long sentMessages, long sendFailures,
                  long deliveriesInWindow, long expectedDeliveries, long deliveredByDeadline, long missing,
                  Histogram latency, long disconnects, long errors, String firstError, double maxSendLagMillis,
-                 CpuSampler.Use cpu, double serverCpuSeconds) {
+                 CpuSampler.Use cpu, double serverCpuSeconds, Histogram acks) {
 
         double targetDeliveriesPerSecond() {
             return (double) rate * subscribers;
@@ -92,6 +92,11 @@ final class WsLoad implements AutoCloseable {
         @Override
         public void delivery(long dueNanos, long index) {
             received(System.nanoTime(), dueNanos, index);
+        }
+
+        @Override
+        public void acknowledged(long index) {
+            publisherSink.acknowledged(index);
         }
 
         @Override
@@ -148,6 +153,17 @@ final class WsLoad implements AutoCloseable {
         final long firstIndex;
         final AtomicIntegerArray perMessage;
         final Recorder latency = new Recorder(1, MAX_MICROS, 3);
+        /** Publish → the server's acknowledgement (Switchboard only). */
+        final Recorder acks = new Recorder(1, MAX_MICROS, 3);
+        long start;
+        long period;
+
+        /** Message indexes run on across the points of one load client, so a late reply of an earlier point is never taken for one of this. */
+        long base;
+
+        long due(long index) {
+            return start + (index - base) * period;
+        }
         final LongAdder inWindow = new LongAdder();
         volatile boolean closed;
 
@@ -169,8 +185,39 @@ final class WsLoad implements AutoCloseable {
     private final LongAdder disconnects = new LongAdder();
     private final AtomicReference<String> firstError = new AtomicReference<>();
     private volatile Window window;
+    /** Acknowledgements and errors of REST publishes, reported like a publisher socket's. */
+    private final WsWire.Sink publisherSink = new WsWire.Sink() {
+        @Override
+        public void delivery(long dueNanos, long index) {
+        }
+
+        @Override
+        public void acknowledged(long index) {
+            Window w = window;
+            if (w != null && index >= w.firstIndex && index < w.firstIndex + w.perMessage.length() && !w.closed) {
+                w.acks.recordValue(Math.max(1, Math.min((System.nanoTime() - w.due(index)) / 1000, MAX_MICROS)));
+            }
+        }
+
+        @Override
+        public void ready() {
+        }
+
+        @Override
+        public void error(String text) {
+            errors.increment();
+            firstError.compareAndSet(null, text);
+        }
+
+        @Override
+        public void send(WebSocketFrame frame) {
+            frame.release();
+        }
+    };
     private volatile boolean measuring;
     private Socket publisher;
+    private LoadClient restClient;
+    private long nextIndex;
 
     WsLoad(WsWire wire, String url) {
         this.wire = wire;
@@ -263,8 +310,12 @@ final class WsLoad implements AutoCloseable {
      * @param cpu samples the server's CPU at the window's edges
      */
     Point run(int rate, Duration warmup, Duration measure, Duration drain, CpuSampler cpu, Runnable onWindowStart) throws InterruptedException {
-        if (publisher == null || publisher.closed) {
+        WsWire.Rest rest = wire.rest();
+        if (rest == null && (publisher == null || publisher.closed)) {
             publisher = open(true).block(OPEN_TIMEOUT.plusSeconds(5));
+        }
+        if (rest != null && restClient == null) {
+            restClient = new LoadClient("ws-bench-rest", rest.baseUrl(), rest.apiKey(), 64);
         }
         int subscribers = openSubscribers();
         long period = 1_000_000_000L / rate;
@@ -274,7 +325,12 @@ final class WsLoad implements AutoCloseable {
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
         long from = start + warmupMessages * period;
         long to = start + total * period;
-        Window w = new Window(from, to, warmupMessages, (int) measuredMessages);
+        long base = nextIndex;
+        nextIndex += total;
+        Window w = new Window(from, to, base + warmupMessages, (int) measuredMessages);
+        w.base = base;
+        w.start = start;
+        w.period = period;
         window = w;
         long errorsBefore = errors.sum();
         long disconnectsBefore = disconnects.sum();
@@ -283,17 +339,42 @@ final class WsLoad implements AutoCloseable {
         LongAdder sent = new LongAdder();
         LongAdder failed = new LongAdder();
         AtomicLong maxLag = new AtomicLong();
-        Channel channel = publisher.channel;
+        Channel channel = rest == null ? publisher.channel : null;
+        LoadClient http = restClient;
         Thread clock = new Thread(() -> {
-            for (long i = 0; i < total; i++) {
-                long due = start + i * period;
+            for (long n = 0; n < total; n++) {
+                long due = start + n * period;
+                long i = base + n;
                 long wait;
                 while ((wait = due - System.nanoTime()) > 0) {
                     LockSupport.parkNanos(wait);
                 }
                 long lag = -wait;
                 maxLag.accumulateAndGet(lag, Math::max);
-                boolean counted = i >= warmupMessages;
+                boolean counted = n >= warmupMessages;
+                if (rest != null) {
+                    // A backend's publish: counted as sent when the server answers 201 (committed).
+                    long index = i;
+                    http.post(rest.path(), rest.contentType(), wire.restBody(i, WsWire.payload(due, i))).subscribe(reply -> {
+                        if (reply.status() == 201) {
+                            if (counted) {
+                                sent.increment();
+                            }
+                            publisherSink.acknowledged(index);
+                        } else {
+                            if (counted) {
+                                failed.increment();
+                            }
+                            publisherSink.error("publish answered " + reply.status() + ": " + reply.body());
+                        }
+                    }, e -> {
+                        if (counted) {
+                            failed.increment();
+                        }
+                        publisherSink.error("publish failed: " + e);
+                    });
+                    continue;
+                }
                 channel.writeAndFlush(wire.publish(i, WsWire.payload(due, i))).addListener(f -> {
                     if (!counted) {
                         return;
@@ -335,7 +416,7 @@ final class WsLoad implements AutoCloseable {
             int lost = Math.max(0, subscribers - got);
             if (lost > 0) {
                 missing += lost;
-                long due = start + (warmupMessages + k) * period;
+                long due = w.due(w.firstIndex + k);
                 w.latency.recordValueWithCount(Math.min((closedAt - due) / 1000, MAX_MICROS), lost);
             }
         }
@@ -348,7 +429,7 @@ final class WsLoad implements AutoCloseable {
         window = null;
         return new Point(rate, subscribers, seconds, measuredMessages, sent.sum(), failed.sum(), w.inWindow.sum(), expected,
                 deliveredByDeadline, missing, latency, disconnects.sum() - disconnectsBefore, errors.sum() - errorsBefore,
-                firstError.get(), maxLag.get() / 1e6, use, serverCpu);
+                firstError.get(), maxLag.get() / 1e6, use, serverCpu, w.acks.getIntervalHistogram());
     }
 
     /** Server CPU seconds in the window: the server process(es) plus, for Switchboard, its PostgreSQL backends. */
@@ -401,6 +482,9 @@ final class WsLoad implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         connections.disposeLater().block(Duration.ofSeconds(10));
+        if (restClient != null) {
+            restClient.close();
+        }
     }
 
     static String closeStatus(int code) {

@@ -46,6 +46,7 @@ final class WsReport {
     final double minShare;
     final double maxP99;
     String command = "bench/ws.sh";
+    String switchboardPublishing = "–";
     String date;
 
     WsReport(List<Integer> rates, int subscribers, double minShare, double maxP99) {
@@ -117,9 +118,9 @@ final class WsReport {
             md.append("- ").append(fact).append('\n');
         }
         md.append("- Load: ").append(subscribers).append(" subscribers on one topic and one publisher socket, ")
-                .append(WsWire.PAYLOAD_BYTES).append("-byte JSON payloads carrying their due time; Switchboard's publisher sends `publish` "
-                        + "frames on its own `/v1/ws` socket (what a browser does; the peers also take publishes over their WebSocket), "
-                        + "every event persisted; Switchboard subscribers `connect` with an HS256 client JWT and `subscribe` (new events only)\n");
+                .append(WsWire.PAYLOAD_BYTES).append("-byte JSON payloads carrying their due time. The peers take the publisher's "
+                        + "messages on a WebSocket of their own; Switchboard's publisher is ").append(switchboardPublishing)
+                .append("; every event persisted; Switchboard subscribers `connect` with an HS256 client JWT and `subscribe` (new events only)\n");
         md.append("- Server CPU counts: ");
         cpuCounted.forEach((k, v) -> md.append(systems.get(k)).append(": ").append(v).append("; "));
         md.setLength(md.length() - 2);
@@ -222,8 +223,8 @@ final class WsReport {
         }
 
         md.append("<details><summary>Every point of every round</summary>\n\n");
-        md.append("| round | system | publish/s | sent/s | deliveries/s | by deadline | missing | p50 ms | p99 ms | p99.9 ms | max ms | send lag max ms | server cores | client cores | machine busy | disconnects | errors |\n");
-        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| round | system | publish/s | sent/s | deliveries/s | by deadline | missing | p50 ms | p99 ms | p99.9 ms | max ms | send lag max ms | publish ack p50 ms | ack p99 ms | server cores | client cores | machine busy | disconnects | errors |\n");
+        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Result r : results) {
             WsLoad.Point p = r.point();
             md.append("| ").append(r.round()).append(" | ").append(systems.get(r.system())).append(" | ").append(p.rate()).append(" | ")
@@ -231,7 +232,8 @@ final class WsReport {
                     .append(pct(100 * p.completeness())).append(" | ").append(p.missing()).append(" | ")
                     .append(ms(p.millis(50))).append(" | ").append(ms(p.millis(99))).append(" | ").append(ms(p.millis(99.9))).append(" | ")
                     .append(ms(p.latency().getTotalCount() == 0 ? Double.NaN : p.latency().getMaxValue() / 1000.0)).append(" | ")
-                    .append(ms(p.maxSendLagMillis())).append(" | ").append(dec2(p.serverCpuSeconds() / p.seconds())).append(" | ")
+                    .append(ms(p.maxSendLagMillis())).append(" | ").append(ms(ack(p, 50))).append(" | ").append(ms(ack(p, 99))).append(" | ")
+                    .append(dec2(p.serverCpuSeconds() / p.seconds())).append(" | ")
                     .append(dec2(p.cpu().bench())).append(" | ").append(pct(p.cpu().machineBusyPercent())).append(" | ")
                     .append(p.disconnects()).append(" | ").append(p.errors()).append(" |\n");
         }
@@ -248,6 +250,10 @@ final class WsReport {
             md.append(note).append("\n\n");
         }
         return md.toString();
+    }
+
+    private static double ack(WsLoad.Point p, double percentile) {
+        return p.acks().getTotalCount() == 0 ? Double.NaN : p.acks().getValueAtPercentile(percentile) / 1000.0;
     }
 
     private boolean allTopPass() {

@@ -292,10 +292,13 @@ abstract class WsSystem implements AutoCloseable {
         private Platform platform;
         private Connection monitor;
         private String token;
+        private String publishKey;
+        private final boolean restPublish;
         String pgVersion = "?";
 
-        Switchboard(Path workDir, Path jar, PgUrl server, List<String> javaOptions, String runId) {
+        Switchboard(Path workDir, Path jar, PgUrl server, List<String> javaOptions, String runId, boolean restPublish) {
             super("switchboard", "Switchboard", workDir);
+            this.restPublish = restPublish;
             this.jar = jar;
             this.server = server;
             this.javaOptions = javaOptions;
@@ -319,6 +322,7 @@ abstract class WsSystem implements AutoCloseable {
             Api api = new Api(platform);
             String secret = api.createTenant("bench", "{\"maxConnections\":100000,\"publishPerSecond\":100000,\"burst\":200000}");
             api.declareTopic("bench", WsWire.TOPIC);
+            publishKey = api.createKey("bench", "ws-bench-publish", "publish");
             token = jwt(secret, "bench", List.of(WsWire.TOPIC), Duration.ofHours(12));
             monitor = database.connect();
         }
@@ -335,7 +339,8 @@ abstract class WsSystem implements AutoCloseable {
 
         @Override
         WsWire wire() {
-            return new WsWire.Switchboard(token);
+            return new WsWire.Switchboard(token, restPublish
+                    ? new WsWire.Rest(platform.gateway(), "/v1/topics/" + WsWire.TOPIC + "/events", publishKey, LoadClient.SINGLE) : null);
         }
 
         @Override
@@ -372,8 +377,12 @@ abstract class WsSystem implements AutoCloseable {
             return "live bytes of `jcmd <pid> GC.class_histogram` (after the full GC it forces)";
         }
 
-        Platform platform() {
-            return platform;
+        /** How the publisher publishes, for the report. */
+        String publishing() {
+            return restPublish
+                    ? "a backend publishing each event with `POST /v1/topics/" + WsWire.TOPIC + "/events` (`application/cloudevents+json`, "
+                    + "API key with scope `publish`, open loop over up to 64 keep-alive connections; sent = answered 201, i.e. committed)"
+                    : "`publish` frames on one `/v1/ws` socket authenticated with the client JWT (as a browser publishes)";
         }
 
         @Override

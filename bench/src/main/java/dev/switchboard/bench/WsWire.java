@@ -24,12 +24,18 @@ abstract class WsWire {
 
     private static final byte[] T_KEY = "\"t\":".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] I_KEY = "\"i\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ID_KEY = "\"id\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PUBLISHED = "\"op\":\"published\"".getBytes(StandardCharsets.US_ASCII);
 
     /** Called on the connection's event loop for what it needs to tell the load client. */
     interface Sink {
 
         /** One message delivered: its due time (System.nanoTime of this JVM) and index. */
         void delivery(long dueNanos, long index);
+
+        /** The server acknowledged publish {@code index} (Switchboard's {@code published}: committed). */
+        default void acknowledged(long index) {
+        }
 
         /** The socket is subscribed (or, for the publisher, may publish). */
         void ready();
@@ -55,6 +61,19 @@ abstract class WsWire {
     }
 
     abstract Session session();
+
+    /** Where to publish over REST instead of on the publisher socket; null: on the socket. */
+    record Rest(String baseUrl, String path, String apiKey, String contentType) {
+    }
+
+    Rest rest() {
+        return null;
+    }
+
+    /** The REST body that publishes message {@code index} (only when {@link #rest()} is set). */
+    byte[] restBody(long index, String payload) {
+        throw new UnsupportedOperationException();
+    }
 
     /** The frame that publishes message {@code index} with payload {@code payload}. */
     abstract WebSocketFrame publish(long index, String payload);
@@ -229,16 +248,37 @@ abstract class WsWire {
 
     /**
      * Switchboard's {@code /v1/ws} (PROTOCOL.md): {@code connect} with the client JWT, then
-     * {@code subscribe} (new events only); the publisher publishes with {@code publish} frames on
-     * its own socket, as a browser does. Deliveries are {@code event} frames with the payload as
+     * {@code subscribe} (new events only); the publisher is a backend publishing over REST with an
+     * API key, or (when asked) a socket sending {@code publish} frames as a browser does. Deliveries are {@code event} frames with the payload as
      * the event's {@code data}.
      */
     static final class Switchboard extends WsWire {
 
-        private final String token;
+        /** Publish frame ids are message index + this (ids 1 and 2 are the handshake's). */
+        static final long ID_OFFSET = 10;
+        /** Event ids unique across the run (every rate point restarts its indexes at 0; a repeated id would be deduplicated). */
+        private static final java.util.concurrent.atomic.AtomicLong IDS = new java.util.concurrent.atomic.AtomicLong();
+        private static final String ID_PREFIX = "ws-" + Long.toHexString(System.nanoTime()) + "-";
 
-        Switchboard(String token) {
+        private final String token;
+        private final Rest rest;
+
+        /** @param rest where a backend publishes ({@code POST /v1/topics/{t}/events} with an API key); null: {@code publish} frames */
+        Switchboard(String token, Rest rest) {
             this.token = token;
+            this.rest = rest;
+        }
+
+        @Override
+        Rest rest() {
+            return rest;
+        }
+
+        @Override
+        byte[] restBody(long index, String payload) {
+            return ("{\"specversion\":\"1.0\",\"id\":\"" + ID_PREFIX + IDS.incrementAndGet() + "\",\"source\":\"/bench/ws\","
+                    + "\"type\":\"bench.sample\",\"datacontenttype\":\"application/json\",\"data\":" + payload + "}")
+                    .getBytes(StandardCharsets.UTF_8);
         }
 
         @Override
@@ -255,6 +295,13 @@ abstract class WsWire {
                 @Override
                 void frame(ByteBuf content, Sink sink) {
                     if (delivery(content, content.readerIndex(), content.writerIndex(), sink)) {
+                        return;
+                    }
+                    if (publisher && find(content, content.readerIndex(), content.writerIndex(), PUBLISHED) >= 0) {
+                        int id = find(content, content.readerIndex(), content.writerIndex(), ID_KEY);
+                        if (id >= 0) {
+                            sink.acknowledged(number(content, id + ID_KEY.length, content.writerIndex()) - ID_OFFSET);
+                        }
                         return;
                     }
                     String text = content.toString(StandardCharsets.UTF_8);
@@ -276,7 +323,7 @@ abstract class WsWire {
         @Override
         WebSocketFrame publish(long index, String payload) {
             return new TextWebSocketFrame(String.format(Locale.ROOT,
-                    "{\"op\":\"publish\",\"id\":%d,\"topic\":\"%s\",\"event\":{\"type\":\"bench.sample\",\"data\":%s}}", index + 10, TOPIC, payload));
+                    "{\"op\":\"publish\",\"id\":%d,\"topic\":\"%s\",\"event\":{\"type\":\"bench.sample\",\"data\":%s}}", index + ID_OFFSET, TOPIC, payload));
         }
     }
 }
