@@ -84,6 +84,28 @@ final class Api {
         }
     }
 
+    /** delivery-service's publish timer (arrival to commit, accepted publishes): {count, sum seconds}, if exposed. */
+    double[] publishTimer() {
+        try {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(platform.delivery() + "/actuator/prometheus")).GET());
+            if (r.statusCode() != 200) {
+                return null;
+            }
+            double count = 0;
+            double sum = 0;
+            for (String line : r.body().split("\n")) {
+                if (line.startsWith("switchboard_delivery_publish_seconds_count{") && line.contains("outcome=\"accepted\"")) {
+                    count += value(line);
+                } else if (line.startsWith("switchboard_delivery_publish_seconds_sum{") && line.contains("outcome=\"accepted\"")) {
+                    sum += value(line);
+                }
+            }
+            return new double[]{count, sum};
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     private static double value(String line) {
         return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
     }

@@ -19,7 +19,8 @@ final class WsReport {
     static final String SECTION = "## WebSocket run of ";
     static final String SWITCHBOARD = "switchboard";
 
-    record Result(int round, String system, WsLoad.Point point) {
+    /** @param serverPublishMillis Switchboard only: delivery's mean arrival→commit time of the point's publishes (NaN otherwise) */
+    record Result(int round, String system, WsLoad.Point point, double serverPublishMillis) {
     }
 
     record Idle(String system, int open, int failed, OptionalLong heapBefore, OptionalLong heapAfter, long rssBefore, long rssAfter,
@@ -56,8 +57,8 @@ final class WsReport {
         this.maxP99 = maxP99;
     }
 
-    void add(int round, String system, WsLoad.Point p) {
-        results.add(new Result(round, system, p));
+    void add(int round, String system, WsLoad.Point p, double serverPublishMillis) {
+        results.add(new Result(round, system, p, serverPublishMillis));
     }
 
     boolean passes(WsLoad.Point p) {
@@ -223,8 +224,8 @@ final class WsReport {
         }
 
         md.append("<details><summary>Every point of every round</summary>\n\n");
-        md.append("| round | system | publish/s | sent/s | deliveries/s | by deadline | missing | p50 ms | p99 ms | p99.9 ms | max ms | send lag max ms | publish ack p50 ms | ack p99 ms | server cores | client cores | machine busy | disconnects | errors |\n");
-        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| round | system | publish/s | sent/s | deliveries/s | by deadline | missing | p50 ms | p99 ms | p99.9 ms | max ms | send lag max ms | publish ack p50 ms | ack p99 ms | delivery arrival→commit mean ms | server cores | client cores | machine busy | disconnects | errors |\n");
+        md.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Result r : results) {
             WsLoad.Point p = r.point();
             md.append("| ").append(r.round()).append(" | ").append(systems.get(r.system())).append(" | ").append(p.rate()).append(" | ")
@@ -233,6 +234,7 @@ final class WsReport {
                     .append(ms(p.millis(50))).append(" | ").append(ms(p.millis(99))).append(" | ").append(ms(p.millis(99.9))).append(" | ")
                     .append(ms(p.latency().getTotalCount() == 0 ? Double.NaN : p.latency().getMaxValue() / 1000.0)).append(" | ")
                     .append(ms(p.maxSendLagMillis())).append(" | ").append(ms(ack(p, 50))).append(" | ").append(ms(ack(p, 99))).append(" | ")
+                    .append(ms(r.serverPublishMillis())).append(" | ")
                     .append(dec2(p.serverCpuSeconds() / p.seconds())).append(" | ")
                     .append(dec2(p.cpu().bench())).append(" | ").append(pct(p.cpu().machineBusyPercent())).append(" | ")
                     .append(p.disconnects()).append(" | ").append(p.errors()).append(" |\n");

@@ -377,6 +377,11 @@ abstract class WsSystem implements AutoCloseable {
             return "live bytes of `jcmd <pid> GC.class_histogram` (after the full GC it forces)";
         }
 
+        /** delivery's publish timer so far: {count, sum seconds}, or null. */
+        double[] publishTimer() {
+            return new Api(platform).publishTimer();
+        }
+
         /** How the publisher publishes, for the report. */
         String publishing() {
             return restPublish
