@@ -171,7 +171,8 @@ public final class WsBenchMain {
                                 WsReport.dec(p.cpuSecondsPerMillion()), p.cpu().bench(), p.disconnects(), p.errors(),
                                 p.firstError() == null ? "" : " (first: " + p.firstError() + ")", reopened < 0 ? " (some reconnects failed)" : "")
                                 + (p.acks().getTotalCount() == 0 ? "" : ", publish ack p50 " + WsReport.ms(p.acks().getValueAtPercentile(50) / 1000.0)
-                                + " p99 " + WsReport.ms(p.acks().getValueAtPercentile(99) / 1000.0) + " ms")
+                                + " p99 " + WsReport.ms(p.acks().getValueAtPercentile(99) / 1000.0) + " ms, ack→delivery p50 "
+                                + WsReport.ms(p.afterAck().getValueAtPercentile(50) / 1000.0) + " p99 " + WsReport.ms(p.afterAck().getValueAtPercentile(99) / 1000.0) + " ms")
                                 + (Double.isNaN(commitMillis) ? "" : ", delivery arrival→commit mean " + WsReport.ms(commitMillis) + " ms"));
                         if (hook != null) {
                             Thread.sleep(1000);

@@ -46,7 +46,7 @@ final class WsLoad implements AutoCloseable {
     record Point(int rate, int subscribers, double seconds, long targetMessages, long sentMessages, long sendFailures,
                  long deliveriesInWindow, long expectedDeliveries, long deliveredByDeadline, long missing,
                  Histogram latency, long disconnects, long errors, String firstError, double maxSendLagMillis,
-                 CpuSampler.Use cpu, double serverCpuSeconds, Histogram acks) {
+                 CpuSampler.Use cpu, double serverCpuSeconds, Histogram acks, Histogram afterAck) {
 
         double targetDeliveriesPerSecond() {
             return (double) rate * subscribers;
@@ -155,6 +155,9 @@ final class WsLoad implements AutoCloseable {
         final Recorder latency = new Recorder(1, MAX_MICROS, 3);
         /** Publish → the server's acknowledgement (Switchboard only). */
         final Recorder acks = new Recorder(1, MAX_MICROS, 3);
+        /** The acknowledgement → each delivery (0 when the delivery came first): the fan-out part of the latency. */
+        final Recorder afterAck = new Recorder(1, MAX_MICROS, 3);
+        final java.util.concurrent.atomic.AtomicLongArray ackedAt;
         long start;
         long period;
 
@@ -172,6 +175,7 @@ final class WsLoad implements AutoCloseable {
             this.to = to;
             this.firstIndex = firstIndex;
             this.perMessage = new AtomicIntegerArray(Math.max(1, messages));
+            this.ackedAt = new java.util.concurrent.atomic.AtomicLongArray(Math.max(1, messages));
         }
     }
 
@@ -195,7 +199,9 @@ final class WsLoad implements AutoCloseable {
         public void acknowledged(long index) {
             Window w = window;
             if (w != null && index >= w.firstIndex && index < w.firstIndex + w.perMessage.length() && !w.closed) {
-                w.acks.recordValue(Math.max(1, Math.min((System.nanoTime() - w.due(index)) / 1000, MAX_MICROS)));
+                long now = System.nanoTime();
+                w.ackedAt.set((int) (index - w.firstIndex), now);
+                w.acks.recordValue(Math.max(1, Math.min((now - w.due(index)) / 1000, MAX_MICROS)));
             }
         }
 
@@ -238,6 +244,12 @@ final class WsLoad implements AutoCloseable {
         if (!w.closed && k >= 0 && k < w.perMessage.length()) {
             w.perMessage.incrementAndGet((int) k);
             w.latency.recordValue(Math.max(1, Math.min((now - due) / 1000, MAX_MICROS)));
+            long acked = w.ackedAt.get((int) k);
+            if (acked != 0) {
+                w.afterAck.recordValue(Math.max(1, Math.min((now - acked) / 1000, MAX_MICROS)));
+            } else if (wire.rest() != null || publisher != null && wire instanceof WsWire.Switchboard) {
+                w.afterAck.recordValue(1);
+            }
         }
     }
 
@@ -429,7 +441,7 @@ final class WsLoad implements AutoCloseable {
         window = null;
         return new Point(rate, subscribers, seconds, measuredMessages, sent.sum(), failed.sum(), w.inWindow.sum(), expected,
                 deliveredByDeadline, missing, latency, disconnects.sum() - disconnectsBefore, errors.sum() - errorsBefore,
-                firstError.get(), maxLag.get() / 1e6, use, serverCpu, w.acks.getIntervalHistogram());
+                firstError.get(), maxLag.get() / 1e6, use, serverCpu, w.acks.getIntervalHistogram(), w.afterAck.getIntervalHistogram());
     }
 
     /** Server CPU seconds in the window: the server process(es) plus, for Switchboard, its PostgreSQL backends. */
