@@ -84,19 +84,32 @@ final class Api {
         }
     }
 
-    /** delivery-service's publish timer (arrival to commit, accepted publishes): {count, sum seconds}, if exposed. */
-    double[] publishTimer() {
+    /**
+     * A timer of one service's /actuator/prometheus, summed over the series whose labels contain
+     * every one of {@code labels}: {count, sum seconds}, or null when it cannot be read.
+     */
+    double[] timer(String baseUrl, String name, String... labels) {
         try {
-            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(platform.delivery() + "/actuator/prometheus")).GET());
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl + "/actuator/prometheus")).GET());
             if (r.statusCode() != 200) {
                 return null;
             }
             double count = 0;
             double sum = 0;
+            lines:
             for (String line : r.body().split("\n")) {
-                if (line.startsWith("switchboard_delivery_publish_seconds_count{") && line.contains("outcome=\"accepted\"")) {
+                boolean isCount = line.startsWith(name + "_seconds_count{");
+                if (!isCount && !line.startsWith(name + "_seconds_sum{")) {
+                    continue;
+                }
+                for (String label : labels) {
+                    if (!line.contains(label)) {
+                        continue lines;
+                    }
+                }
+                if (isCount) {
                     count += value(line);
-                } else if (line.startsWith("switchboard_delivery_publish_seconds_sum{") && line.contains("outcome=\"accepted\"")) {
+                } else {
                     sum += value(line);
                 }
             }

@@ -157,12 +157,16 @@ public final class WsBenchMain {
                             hook = () -> jcmd(s.pid(), "JFR.start", "name=wsbench", "settings=profile",
                                     "duration=" + measure.toSeconds() + "s", "filename=" + jfr);
                         }
-                        double[] timerBefore = s instanceof WsSystem.Switchboard sbs ? sbs.publishTimer() : null;
+                        Map<String, double[]> timersBefore = s instanceof WsSystem.Switchboard sbs ? sbs.publishTimers() : Map.of();
                         WsLoad.Point p = load.run(rate, pointWarmup, measure, drain, s.cpu(), hook);
-                        double[] timerAfter = s instanceof WsSystem.Switchboard sbs ? sbs.publishTimer() : null;
-                        double commitMillis = timerBefore == null || timerAfter == null || timerAfter[0] <= timerBefore[0] ? Double.NaN
-                                : 1000 * (timerAfter[1] - timerBefore[1]) / (timerAfter[0] - timerBefore[0]);
-                        report.add(round, s.key, p, commitMillis);
+                        Map<String, double[]> timersAfter = s instanceof WsSystem.Switchboard sbs ? sbs.publishTimers() : Map.of();
+                        Map<String, Double> hops = new java.util.LinkedHashMap<>();
+                        timersBefore.forEach((name, before) -> {
+                            double[] after = timersAfter.get(name);
+                            hops.put(name, before == null || after == null || after[0] <= before[0] ? Double.NaN
+                                    : 1000 * (after[1] - before[1]) / (after[0] - before[0]));
+                        });
+                        report.add(round, s.key, p, hops);
                         say(String.format(Locale.ROOT, "    %3d/s: sent %s/s, %s deliveries/s of %s, %.1f %% by deadline, p50 %s p99 %s p99.9 %s ms,"
                                         + " server %.2f cores, %s CPU-s/M, client %.2f cores, %d disconnects, %d errors%s%s",
                                 rate, WsReport.num(p.sentPerSecond()), WsReport.num(p.deliveriesPerSecond()),
@@ -173,7 +177,8 @@ public final class WsBenchMain {
                                 + (p.acks().getTotalCount() == 0 ? "" : ", publish ack p50 " + WsReport.ms(p.acks().getValueAtPercentile(50) / 1000.0)
                                 + " p99 " + WsReport.ms(p.acks().getValueAtPercentile(99) / 1000.0) + " ms, ack→delivery p50 "
                                 + WsReport.ms(p.afterAck().getValueAtPercentile(50) / 1000.0) + " p99 " + WsReport.ms(p.afterAck().getValueAtPercentile(99) / 1000.0) + " ms")
-                                + (Double.isNaN(commitMillis) ? "" : ", delivery arrival→commit mean " + WsReport.ms(commitMillis) + " ms"));
+                                + hops.entrySet().stream().map(e -> ", " + e.getKey() + " mean " + WsReport.ms(e.getValue()) + " ms")
+                                .collect(java.util.stream.Collectors.joining()));
                         if (hook != null) {
                             Thread.sleep(1000);
                             report.notes.add("JFR of Switchboard during the " + rate + "/s window of the last round: `" + jfr + "`");

@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
-import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 import reactor.core.publisher.Flux;
@@ -297,10 +296,6 @@ final class WsLoad implements AutoCloseable {
         return (int) sockets.stream().filter(s -> !s.publisher && !s.closed).count();
     }
 
-    int openSockets() {
-        return (int) sockets.stream().filter(s -> !s.closed).count();
-    }
-
     /** Closes every socket and waits (bounded) until they are gone. */
     void closeAll() throws InterruptedException {
         for (Socket s : sockets) {
@@ -497,9 +492,5 @@ final class WsLoad implements AutoCloseable {
         if (restClient != null) {
             restClient.close();
         }
-    }
-
-    static String closeStatus(int code) {
-        return code < 0 ? "none" : WebSocketCloseStatus.valueOf(code).toString();
     }
 }

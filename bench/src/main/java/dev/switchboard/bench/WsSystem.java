@@ -15,7 +15,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -377,9 +379,16 @@ abstract class WsSystem implements AutoCloseable {
             return "live bytes of `jcmd <pid> GC.class_histogram` (after the full GC it forces)";
         }
 
-        /** delivery's publish timer so far: {count, sum seconds}, or null. */
-        double[] publishTimer() {
-            return new Api(platform).publishTimer();
+        /** The hops of a publish, as the platform's own timers see them (name → {count, sum seconds}; null entries when unreadable). */
+        Map<String, double[]> publishTimers() {
+            Api api = new Api(platform);
+            Map<String, double[]> timers = new LinkedHashMap<>();
+            timers.put("gateway POST", api.timer(platform.gateway(), "http_server_requests", "uri=\"/v1/topics/{topic}/events\"",
+                    "method=\"POST\"", "status=\"201\""));
+            timers.put("delivery POST", api.timer(platform.delivery(), "http_server_requests",
+                    "uri=\"/internal/v1/tenants/{tenant}/topics/{topic}/events\"", "method=\"POST\"", "status=\"201\""));
+            timers.put("delivery arrival→commit", api.timer(platform.delivery(), "switchboard_delivery_publish", "outcome=\"accepted\""));
+            return timers;
         }
 
         /** How the publisher publishes, for the report. */
