@@ -38,6 +38,8 @@ final class WsLoad implements AutoCloseable {
 
     static final Duration OPEN_TIMEOUT = Duration.ofSeconds(30);
     static final int OPEN_CONCURRENCY = 128;
+    /** Keep-alive connections of a REST publisher: enough that a slow server, not this pool, is what a publish waits for. */
+    static final int REST_CONNECTIONS = 512;
     /** Latencies above this are clamped (HdrHistogram's range, microseconds). */
     static final long MAX_MICROS = 120_000_000L;
 
@@ -322,7 +324,7 @@ final class WsLoad implements AutoCloseable {
             publisher = open(true).block(OPEN_TIMEOUT.plusSeconds(5));
         }
         if (rest != null && restClient == null) {
-            restClient = new LoadClient("ws-bench-rest", rest.baseUrl(), rest.apiKey(), 64);
+            restClient = new LoadClient("ws-bench-rest", rest.baseUrl(), rest.apiKey(), REST_CONNECTIONS);
         }
         int subscribers = openSubscribers();
         long period = 1_000_000_000L / rate;

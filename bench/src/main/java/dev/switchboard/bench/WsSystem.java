@@ -395,7 +395,7 @@ abstract class WsSystem implements AutoCloseable {
         String publishing() {
             return restPublish
                     ? "a backend publishing each event with `POST /v1/topics/" + WsWire.TOPIC + "/events` (`application/cloudevents+json`, "
-                    + "API key with scope `publish`, open loop over up to 64 keep-alive connections; sent = answered 201, i.e. committed)"
+                    + "API key with scope `publish`, open loop over up to " + WsLoad.REST_CONNECTIONS + " keep-alive connections; sent = answered 201, i.e. committed)"
                     : "`publish` frames on one `/v1/ws` socket authenticated with the client JWT (as a browser publishes)";
         }
 
