@@ -149,21 +149,23 @@ abstract class WsSystem implements AutoCloseable {
         }
     }
 
-    /** (a) A minimal Node {@code ws} broadcast server (bench/peers/node/server.js). */
-    static final class Node extends WsSystem {
+    /** (a) and (b): a broadcast server of our own that takes the payload as is and reports its heap on {@code GET /stats}. */
+    abstract static class BroadcastPeer extends WsSystem {
 
-        private final Path dir;
+        private final String heapMethod;
         private int port;
 
-        Node(Path workDir, Path dir) {
-            super("node", "Node ws", workDir);
-            this.dir = dir;
+        BroadcastPeer(String key, String name, Path workDir, String heapMethod) {
+            super(key, name, workDir);
+            this.heapMethod = heapMethod;
         }
+
+        abstract List<String> command(int port);
 
         @Override
         void start() throws Exception {
             port = Platform.freePorts(1)[0];
-            process = spawn(List.of("node", "--expose-gc", dir.resolve("server.js").toString(), "127.0.0.1", Integer.toString(port)), "node.log");
+            process = spawn(command(port), key + ".log");
             awaitPort(port);
         }
 
@@ -184,7 +186,23 @@ abstract class WsSystem implements AutoCloseable {
 
         @Override
         String heapMethod() {
-            return "`process.memoryUsage().heapUsed` after `global.gc()`";
+            return heapMethod;
+        }
+    }
+
+    /** (a) A minimal Node {@code ws} broadcast server (bench/peers/node/server.js). */
+    static final class Node extends BroadcastPeer {
+
+        private final Path dir;
+
+        Node(Path workDir, Path dir) {
+            super("node", "Node ws", workDir, "`process.memoryUsage().heapUsed` after `global.gc()`");
+            this.dir = dir;
+        }
+
+        @Override
+        List<String> command(int port) {
+            return List.of("node", "--expose-gc", dir.resolve("server.js").toString(), "127.0.0.1", Integer.toString(port));
         }
 
         @Override
@@ -194,41 +212,18 @@ abstract class WsSystem implements AutoCloseable {
     }
 
     /** (b) A minimal Go hub on gorilla/websocket (bench/peers/go), built by ws.sh. */
-    static final class GoHub extends WsSystem {
+    static final class GoHub extends BroadcastPeer {
 
         private final Path binary;
-        private int port;
 
         GoHub(Path workDir, Path binary) {
-            super("go", "Go gorilla hub", workDir);
+            super("go", "Go gorilla hub", workDir, "`runtime.MemStats.HeapAlloc` after `runtime.GC()`");
             this.binary = binary;
         }
 
         @Override
-        void start() throws Exception {
-            port = Platform.freePorts(1)[0];
-            process = spawn(List.of(binary.toString(), "127.0.0.1:" + port), "gohub.log");
-            awaitPort(port);
-        }
-
-        @Override
-        String url() {
-            return "ws://127.0.0.1:" + port + "/";
-        }
-
-        @Override
-        WsWire wire() {
-            return new WsWire.Broadcast();
-        }
-
-        @Override
-        OptionalLong heapBytes() {
-            return statsHeap(port);
-        }
-
-        @Override
-        String heapMethod() {
-            return "`runtime.MemStats.HeapAlloc` after `runtime.GC()`";
+        List<String> command(int port) {
+            return List.of(binary.toString(), "127.0.0.1:" + port);
         }
 
         @Override
