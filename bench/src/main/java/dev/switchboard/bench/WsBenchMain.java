@@ -200,6 +200,7 @@ public final class WsBenchMain {
             for (WsSystem s : systems) {
                 say("idle connections: " + s.name + ", " + idle + " ...");
                 OptionalLong heap0 = s.heapBytes();
+                String histogram0 = s instanceof WsSystem.Switchboard sb ? sb.lastHistogram() : "";
                 long rss0 = s.rssBytes();
                 try (WsLoad load = new WsLoad(s.wire(), s.url())) {
                     int failed = load.subscribers(idle);
@@ -209,6 +210,10 @@ public final class WsBenchMain {
                     long rss1 = s.rssBytes();
                     WsReport.Idle result = new WsReport.Idle(s.key, open, failed, heap0, heap1, rss0, rss1, s.heapMethod(), load.firstError());
                     report.idle.add(result);
+                    if (s instanceof WsSystem.Switchboard sb && open > 0) {
+                        report.notes.add("**Switchboard's heap growth per idle connection by class** (" + open + " connections, top 10 of "
+                                + "`GC.class_histogram` after − before): " + WsSystem.Switchboard.heapGrowth(histogram0, sb.lastHistogram(), open, 10) + ".");
+                    }
                     say(String.format(Locale.ROOT, "    %d open (%d failed): heap %s per connection, RSS %s per connection", open, failed,
                             WsReport.bytes(result.heapPerConnection()), WsReport.bytes(result.rssPerConnection())));
                 }

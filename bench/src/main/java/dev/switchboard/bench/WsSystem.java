@@ -290,6 +290,8 @@ abstract class WsSystem implements AutoCloseable {
         private Connection monitor;
         private String token;
         private String publishKey;
+        /** The text of the last {@code GC.class_histogram}, for {@link #heapGrowth}. */
+        private String lastHistogram = "";
         private final boolean restPublish;
         String pgVersion = "?";
 
@@ -359,6 +361,7 @@ abstract class WsSystem implements AutoCloseable {
                         Long.toString(pid()), "GC.class_histogram").redirectErrorStream(true).start();
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 p.waitFor(60, TimeUnit.SECONDS);
+                lastHistogram = out;
                 Matcher m = Pattern.compile("(?m)^Total\\s+\\d+\\s+(\\d+)").matcher(out);
                 return m.find() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
             } catch (IOException e) {
@@ -372,6 +375,32 @@ abstract class WsSystem implements AutoCloseable {
         @Override
         String heapMethod() {
             return "live bytes of `jcmd <pid> GC.class_histogram` (after the full GC it forces)";
+        }
+
+        String lastHistogram() {
+            return lastHistogram;
+        }
+
+        /** The classes whose live bytes grew most between two class histograms, per connection. */
+        static String heapGrowth(String before, String after, int connections, int top) {
+            Map<String, Long> a = histogram(before);
+            Map<String, Long> b = histogram(after);
+            StringBuilder text = new StringBuilder();
+            b.entrySet().stream()
+                    .map(e -> Map.entry(e.getKey(), e.getValue() - a.getOrDefault(e.getKey(), 0L)))
+                    .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                    .limit(top)
+                    .forEach(e -> text.append(String.format(java.util.Locale.ROOT, "`%s` %.0f B, ", e.getKey(), (double) e.getValue() / connections)));
+            return text.length() == 0 ? "–" : text.substring(0, text.length() - 2);
+        }
+
+        private static Map<String, Long> histogram(String text) {
+            Map<String, Long> bytes = new java.util.HashMap<>();
+            Matcher m = Pattern.compile("(?m)^\\s*\\d+:\\s+\\d+\\s+(\\d+)\\s+(\\S+)").matcher(text);
+            while (m.find()) {
+                bytes.merge(m.group(2), Long.parseLong(m.group(1)), Long::sum);
+            }
+            return bytes;
         }
 
         /** The hops of a publish, as the platform's own timers see them (name → {count, sum seconds}; null entries when unreadable). */
