@@ -29,6 +29,12 @@ final class Api {
                 + "\"quotas\":{\"publishPerSecond\":1000000,\"burst\":10000000}}", 201);
     }
 
+    /** Creates a tenant with the given quotas (a JSON object); its client secret, shown only now. */
+    String createTenant(String tenant, String quotas) {
+        JsonNode created = admin("POST", "/admin/v1/tenants", "{\"id\":\"" + tenant + "\",\"name\":\"Benchmark\",\"quotas\":" + quotas + "}", 201);
+        return created.path("clientSecret").asString();
+    }
+
     /** A new API key of the tenant with the given scopes; the secret itself. */
     String createKey(String tenant, String name, String... scopes) {
         String list = String.join("\",\"", scopes);
@@ -75,6 +81,41 @@ final class Api {
                 }
             }
             return Double.isNaN(count) || Double.isNaN(sum) ? null : new double[]{count, sum};
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * A timer of one service's /actuator/prometheus, summed over the series whose labels contain
+     * every one of {@code labels}: {count, sum seconds}, or null when it cannot be read.
+     */
+    double[] timer(String baseUrl, String name, String... labels) {
+        try {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl + "/actuator/prometheus")).GET());
+            if (r.statusCode() != 200) {
+                return null;
+            }
+            double count = 0;
+            double sum = 0;
+            lines:
+            for (String line : r.body().split("\n")) {
+                boolean isCount = line.startsWith(name + "_seconds_count{");
+                if (!isCount && !line.startsWith(name + "_seconds_sum{")) {
+                    continue;
+                }
+                for (String label : labels) {
+                    if (!line.contains(label)) {
+                        continue lines;
+                    }
+                }
+                if (isCount) {
+                    count += value(line);
+                } else {
+                    sum += value(line);
+                }
+            }
+            return new double[]{count, sum};
         } catch (RuntimeException e) {
             return null;
         }

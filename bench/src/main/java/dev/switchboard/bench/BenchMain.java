@@ -66,6 +66,11 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("ws")) {
+            // bench/ws.sh: the WebSocket fan-out benchmark of issue #4, same jar.
+            WsBenchMain.main(Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
             System.out.print(USAGE);
             return;
@@ -276,7 +281,7 @@ public final class BenchMain {
     }
 
     /** Where the platform's CPU went during (b) and (c), by thread group: a profile without a profiler. */
-    private static String threadProfile(Map<String, Double> before, Map<String, Double> after, double seconds) {
+    static String threadProfile(Map<String, Double> before, Map<String, Double> after, double seconds) {
         Map<String, Double> used = new java.util.HashMap<>();
         after.forEach((name, cpu) -> used.put(name, cpu - before.getOrDefault(name, 0.0)));
         double total = used.values().stream().mapToDouble(Double::doubleValue).sum();

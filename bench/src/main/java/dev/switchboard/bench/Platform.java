@@ -179,7 +179,7 @@ final class Platform implements AutoCloseable {
     }
 
     /** Ports free right now on loopback (each socket is held until all are found, so they differ). */
-    private static int[] freePorts(int n) {
+    static int[] freePorts(int n) {
         List<ServerSocket> sockets = new ArrayList<>();
         try {
             int[] ports = new int[n];

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Switchboard WebSocket fan-out benchmark (issue #4): 1,000 subscribers on one topic, one publisher
+# on a fixed clock at 20, 50, 100, 150 messages/s, against (a) a minimal Node `ws` broadcast
+# server, (b) a minimal Go hub on gorilla/websocket, (c) nats-server's WebSocket listener and
+# (d) Switchboard (standalone jar, every event persisted), interleaved A-B-C-D and repeated 3 times;
+# then heap per idle connection at 10,000 connections. Prints a Markdown table and keeps it as a
+# dated "WebSocket run of" section of docs/benchmarks.md. Takes about 20 minutes (plus a build).
+#
+#   bench/ws.sh                      # everything, defaults
+#   bench/ws.sh --help               # the environment variables it reads
+#   SWITCHBOARD_WSBENCH_REPEATS=1 SWITCHBOARD_WSBENCH_SECONDS=5 SWITCHBOARD_WSBENCH_WARMUP_SECONDS=5 \
+#     SWITCHBOARD_WSBENCH_IDLE_CONNECTIONS=2000 bench/ws.sh   # a quick smoke run (~4 minutes)
+#
+# Needs: java 17, node + npm (installs `ws` from bench/peers/node/package-lock.json into that
+# folder), go + gorilla/websocket from Debian (apt-get install golang-go
+# golang-github-gorilla-websocket-dev), nats-server (apt-get install nats-server), and a PostgreSQL
+# server on 127.0.0.1 (SWITCHBOARD_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres)
+# where a database sbwsbench_<random> is created and dropped. Every server binds 127.0.0.1 on free
+# ports (its own nats-server, not one that may already run on 4222).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PLATFORM_JAR=${SWITCHBOARD_BENCH_PLATFORM_JAR:-$ROOT/standalone/target/switchboard-standalone.jar}
+BENCH_JAR=$ROOT/bench/target/switchboard-bench.jar
+
+if [[ ${1:-} == "-h" || ${1:-} == "--help" ]]; then
+  [[ -f $BENCH_JAR ]] && exec java -jar "$BENCH_JAR" ws --help
+  sed -n '2,21p' "$0"; exit 0
+fi
+
+for tool in java node npm go nats-server; do
+  command -v "$tool" >/dev/null || { echo "[wsbench] $tool is missing (see the top of $0)" >&2; exit 1; }
+done
+[[ -d /usr/share/gocode/src/github.com/gorilla/websocket ]] \
+  || { echo "[wsbench] gorilla/websocket is missing: apt-get install golang-github-gorilla-websocket-dev" >&2; exit 1; }
+
+# The exact command, for the report: the benchmark's own variables that are set, then this script.
+COMMAND=""
+while IFS='=' read -r name _; do
+  [[ $name == SWITCHBOARD_BENCH_* || $name == SWITCHBOARD_WSBENCH_* ]] && COMMAND+="$name=${!name} "
+done < <(env | sort)
+COMMAND=$(sed -E 's#(://[^:@/ ]+):[^@/ ]+@#\1:***@#g' <<<"$COMMAND")
+COMMAND+="bench/ws.sh"
+
+# (1) Build the Java side when a jar is missing or any source or pom is newer than it (as run.sh).
+needs_build() {
+  [[ -f $PLATFORM_JAR && -f $BENCH_JAR ]] || return 0
+  local newer
+  newer=$(find . -path ./bench -prune -o -path ./.git -prune -o -path '*/target' -prune -o -path '*/node_modules' -prune \
+      -o \( -name pom.xml -o -path '*/src/*' \) -type f -newer "$PLATFORM_JAR" -print -quit 2>/dev/null)
+  [[ -n $newer ]] && return 0
+  newer=$(find bench/pom.xml bench/src -newer "$BENCH_JAR" -type f -print -quit 2>/dev/null)
+  [[ -n $newer ]]
+}
+if needs_build; then
+  echo "[wsbench] building: ./mvnw -B -q -DskipTests -pl standalone,bench -am package"
+  ./mvnw -B -q -DskipTests -pl standalone,bench -am package
+fi
+
+# (2) The peers: Node's ws from the lock file, the Go hub from source (offline, Debian's gorilla).
+if [[ ! -d bench/peers/node/node_modules/ws || bench/peers/node/package-lock.json -nt bench/peers/node/node_modules ]]; then
+  echo "[wsbench] npm ci in bench/peers/node"
+  (cd bench/peers/node && npm ci --no-audit --no-fund --silent)
+fi
+GOHUB=$ROOT/bench/target/gohub
+if [[ ! -x $GOHUB || bench/peers/go/main.go -nt $GOHUB ]]; then
+  echo "[wsbench] go build bench/peers/go"
+  mkdir -p bench/target
+  (cd bench/peers/go && GO111MODULE=off GOPATH=/usr/share/gocode:$ROOT/bench/target/gopath go build -o "$GOHUB" .)
+fi
+
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')
+if [[ $DIRTY != 0 ]]; then
+  COMMIT+=" plus $DIRTY locally modified tracked file(s) ($(git status --porcelain --untracked-files=no | awk '{print $NF}' | sed 's|/src/.*||' | sort -u | paste -sd, -))"
+fi
+
+WORK=$(mktemp -d -t sbwsbench.XXXXXX)
+ok=0
+cleanup() {
+  # The benchmark stops its servers and drops its database itself; this covers it being killed.
+  for f in "$WORK"/*/platform.pid "$WORK"/switchboard/switchboard/platform.pid; do
+    [[ -f $f ]] || continue
+    pid=$(cat "$f")
+    kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null || true
+  done
+  if [[ $ok == 1 && -z $(find "$WORK" -name '*.jfr' -print -quit) ]]; then
+    rm -rf "$WORK"
+  else
+    echo "[wsbench] kept $WORK (server logs, JFR recordings) for a look" >&2
+  fi
+}
+trap cleanup EXIT
+
+SWITCHBOARD_BENCH_COMMAND="$COMMAND" \
+SWITCHBOARD_BENCH_COMMIT="$COMMIT" \
+SWITCHBOARD_BENCH_WORK_DIR="$WORK" \
+SWITCHBOARD_BENCH_PLATFORM_JAR="$PLATFORM_JAR" \
+SWITCHBOARD_WSBENCH_NODE_DIR="$ROOT/bench/peers/node" \
+SWITCHBOARD_WSBENCH_GOHUB="$GOHUB" \
+SWITCHBOARD_WSBENCH_DOCS="${SWITCHBOARD_WSBENCH_DOCS:-$ROOT/docs/benchmarks.md}" \
+  java -Xss512k -jar "$BENCH_JAR" ws
+ok=1
