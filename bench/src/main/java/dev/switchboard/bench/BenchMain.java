@@ -37,7 +37,7 @@ public final class BenchMain {
               SWITCHBOARD_BENCH_PRODUCERS      (b) producer counts, default 1,8,64
               SWITCHBOARD_BENCH_RATES          (c) rates per second, default 200,1000
               SWITCHBOARD_BENCH_WARMUP_SECONDS warm-up before each (b)/(c) point, default 3
-              SWITCHBOARD_BENCH_PLATFORM_WARMUP_SECONDS  batched warm-up of a fresh platform before any point, default 30
+              SWITCHBOARD_BENCH_PLATFORM_WARMUP_SECONDS  batched warm-up of a fresh platform before any point, default 120 (steady state: after 30 s the JIT still took a third of the platform CPU)
               SWITCHBOARD_BENCH_SECONDS        measured seconds per (b)/(c) point, default 10
               SWITCHBOARD_BENCH_RAW_SECONDS    measured seconds per (a) method, default 5
               SWITCHBOARD_BENCH_DOCS           report file, default docs/benchmarks.md; "-" to only print
@@ -52,7 +52,7 @@ public final class BenchMain {
      * Most of the publish path is JIT-compiled after this on an idle 2-core machine; on a loaded one,
      * C2 still takes about a third of the platform's CPU during the points that follow.
      */
-    static final int DEFAULT_PLATFORM_WARMUP_SECONDS = 30;
+    static final int DEFAULT_PLATFORM_WARMUP_SECONDS = 120;
 
     private final Map<String, String> env;
     private final Report report = new Report();

@@ -65,30 +65,31 @@ final class RawPostgres {
     void createScratchTables() throws SQLException {
         try (Connection c = database.connect(); Statement s = c.createStatement()) {
             s.execute("CREATE SCHEMA bench");
+            // The same shape as delivery's tables, key collations included (delivery migration V2).
             s.execute("""
                     CREATE TABLE bench.events (
-                        tenant_id   text        NOT NULL,
-                        topic       text        NOT NULL,
+                        tenant_id   text COLLATE "C" NOT NULL,
+                        topic       text COLLATE "C" NOT NULL,
                         partition   integer     NOT NULL,
                         seq         bigint      NOT NULL,
-                        id          text        NOT NULL,
+                        id          text COLLATE "C" NOT NULL,
                         accepted_at timestamptz NOT NULL,
                         expires_at  timestamptz,
                         envelope    text        NOT NULL,
                         PRIMARY KEY (tenant_id, topic, partition, seq))""");
             s.execute("""
                     CREATE TABLE bench.partitions (
-                        tenant_id text    NOT NULL,
-                        topic     text    NOT NULL,
+                        tenant_id text COLLATE "C" NOT NULL,
+                        topic     text COLLATE "C" NOT NULL,
                         partition integer NOT NULL,
                         head      bigint  NOT NULL DEFAULT 0,
                         first_seq bigint  NOT NULL DEFAULT 1,
                         PRIMARY KEY (tenant_id, topic, partition))""");
             s.execute("""
                     CREATE TABLE bench.dedup (
-                        tenant_id  text        NOT NULL,
-                        topic      text        NOT NULL,
-                        id         text        NOT NULL,
+                        tenant_id  text COLLATE "C" NOT NULL,
+                        topic      text COLLATE "C" NOT NULL,
+                        id         text COLLATE "C" NOT NULL,
                         partition  integer     NOT NULL,
                         seq        bigint      NOT NULL,
                         expires_at timestamptz NOT NULL,
