@@ -110,8 +110,13 @@ class StandaloneLauncherIntegrationTests {
                     "{\"name\":\"backend\",\"scopes\":[\"publish\",\"subscribe\"]}").body();
             String key = created.replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
             assertThat(send("PUT", registryPort, "/admin/v1/tenants/acme/topics/orders", adminToken, "{}").statusCode()).isEqualTo(201);
-            HttpResponse<String> published = send("POST", gatewayPort, "/v1/topics/orders/events", key,
-                    "{\"id\":\"order-1\",\"type\":\"order.created\",\"data\":{\"total\":42}}");
+            HttpResponse<String> published;
+            try {
+                published = send("POST", gatewayPort, "/v1/topics/orders/events", key,
+                        "{\"id\":\"order-1\",\"type\":\"order.created\",\"data\":{\"total\":42}}");
+            } catch (java.net.http.HttpTimeoutException e) {
+                throw new AssertionError("the publish timed out; the launcher's output:\n" + launcher.output(), e);
+            }
             assertThat(published.statusCode()).isEqualTo(201);
             assertThat(published.body()).contains("\"seq\":1");
             HttpResponse<String> history = send("GET", gatewayPort, "/v1/topics/orders/events?after=0", key, null);
