@@ -128,13 +128,17 @@ public final class Outbound {
         return finished;
     }
 
-    /** The frames to write, once; completes after {@link #finish}. */
+    /**
+     * The frames to write, once; completes after {@link #finish}. Frames are handed over only
+     * against the writer's demand, so the sink needs no buffer of its own ({@code IGNORE}: the
+     * default {@code BUFFER} sink would allocate a 256-slot queue per socket that stays empty).
+     */
     public Flux<OutFrame> flux() {
         return Flux.create(s -> {
             sink = s;
             s.onRequest(n -> drain());
             drain();
-        });
+        }, FluxSink.OverflowStrategy.IGNORE);
     }
 
     private void drain() {
