@@ -19,12 +19,10 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.reactive.socket.CloseStatus;
 import org.springframework.web.reactive.socket.WebSocketMessage;
-import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import tools.jackson.databind.JsonNode;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -68,7 +66,6 @@ final class Session implements SubscriptionListener {
     private volatile Caller.Jwt caller;
     /** The raw token {@link #caller} came from, verified again when the registry changes. */
     private volatile String token;
-    private volatile Disposable expiry;
     private volatile TenantQuotas quotas;
     private volatile CloseStatus closeStatus = CloseStatus.NORMAL;
     private final long openedAt = System.nanoTime();
@@ -206,7 +203,6 @@ final class Session implements SubscriptionListener {
                         return;
                     }
                     send(new ServerFrame.Connected(frame.id(), id, context.properties().pingInterval().toSeconds()));
-                    expireAt(jwt);
                     authenticated.tryEmitValue(true);
                 })
                 .then()
@@ -233,7 +229,6 @@ final class Session implements SubscriptionListener {
                     }
                     caller = jwt;
                     token = frame.token();
-                    expireAt(jwt);
                     List<String> revoked;
                     synchronized (subscriptions) {
                         revoked = subscriptions.keySet().stream().filter(t -> !jwt.maySubscribe(t)).toList();
@@ -251,22 +246,6 @@ final class Session implements SubscriptionListener {
                 .then()
                 // A refresh that fails leaves the socket as it was: its current token still holds until it expires.
                 .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(), detail(e)));
-    }
-
-    /** Closes the socket when {@code jwt} expires, unless a refresh moves the deadline. */
-    private void expireAt(Caller.Jwt jwt) {
-        Duration left = Duration.between(Instant.now(), jwt.expiresAt());
-        Disposable previous = expiry;
-        expiry = Mono.delay(left.isNegative() ? Duration.ZERO : left)
-                .subscribe(t -> {
-                    if (caller == jwt) {
-                        close(new ServerFrame.Error(null, ErrorCode.UNAUTHENTICATED,
-                                "The token expired; connect again with a fresh token.", null), CloseCodes.UNAUTHENTICATED);
-                    }
-                });
-        if (previous != null) {
-            previous.dispose();
-        }
     }
 
     /** The registry changed the tenant or its secrets: is the token still good? */
@@ -448,10 +427,19 @@ final class Session implements SubscriptionListener {
         }
     }
 
-    /** The shared clock (every {@link Sessions#TICK}): the connect deadline, then a ping each ping interval. */
-    void tick(long now) {
-        if (caller == null && !closing.get() && now - openedAt >= context.properties().connectTimeout().toNanos()) {
+    /**
+     * The shared clock (every {@link Sessions#TICK}): the connect deadline, the token's expiry (a
+     * refresh moves it), then a ping each ping interval.
+     */
+    void tick(long now, Instant wallNow) {
+        Caller.Jwt c = caller;
+        if (c == null && !closing.get() && now - openedAt >= context.properties().connectTimeout().toNanos()) {
             connectDeadline();
+        }
+        if (c != null && !closing.get() && !wallNow.isBefore(c.expiresAt())) {
+            close(new ServerFrame.Error(null, ErrorCode.UNAUTHENTICATED,
+                    "The token expired; connect again with a fresh token.", null), CloseCodes.UNAUTHENTICATED);
+            return;
         }
         if (now - lastPingAt >= context.properties().pingInterval().toNanos()) {
             lastPingAt = now;
@@ -508,10 +496,6 @@ final class Session implements SubscriptionListener {
     /** When the socket is gone: leave every topic, give the connection slot back. */
     void cleanup() {
         closing.set(true);
-        Disposable timer = expiry;
-        if (timer != null) {
-            timer.dispose();
-        }
         outbound.finish(true, r -> null);
         terminated.tryEmitEmpty();
         synchronized (subscriptions) {

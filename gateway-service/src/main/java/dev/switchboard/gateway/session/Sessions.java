@@ -164,9 +164,10 @@ class Sessions implements SmartLifecycle {
                 .onBackpressureDrop()
                 .subscribe(t -> {
                     long now = System.nanoTime();
+                    java.time.Instant wallNow = java.time.Instant.now();
                     for (Session session : open) {
                         try {
-                            session.tick(now);
+                            session.tick(now, wallNow);
                         } catch (RuntimeException e) {
                             log.warn("socket {}: tick failed", session.id(), e);
                         }
