@@ -22,37 +22,13 @@ if [[ ${1:-} == "-h" || ${1:-} == "--help" ]]; then
   sed -n '2,12p' "$0"; exit 0
 fi
 
-# The exact command, for the report: the benchmark's own variables that are set, then this script.
-COMMAND=""
-while IFS='=' read -r name _; do
-  [[ $name == SWITCHBOARD_BENCH_* ]] && COMMAND+="$name=${!name} "
-done < <(env | sort)
-COMMAND=$(sed -E 's#(://[^:@/ ]+):[^@/ ]+@#\1:***@#g' <<<"$COMMAND")
-COMMAND+="bench/run.sh"
+source bench/common.sh
+COMMAND=$(bench_command bench/run.sh SWITCHBOARD_BENCH_)
 
 # (1) Build when a jar is missing or any source or pom is newer than it.
-needs_build() {
-  [[ -f $PLATFORM_JAR && -f $BENCH_JAR ]] || return 0
-  local newer
-  newer=$(find . -path ./bench -prune -o -path ./.git -prune -o -path '*/target' -prune \
-      -o \( -name pom.xml -o -path '*/src/*' \) -type f -newer "$PLATFORM_JAR" -print -quit 2>/dev/null)
-  [[ -n $newer ]] && return 0
-  newer=$(find bench/pom.xml bench/src -newer "$BENCH_JAR" -type f -print -quit 2>/dev/null)
-  [[ -n $newer ]]
-}
-if needs_build; then
-  echo "[bench] building: ./mvnw -B -q -DskipTests package"
-  # Without this, a change in a service alone (not in standalone/) left the old platform jar in
-  # place: the jar plugin does not recreate an unchanged jar, so nothing was repackaged.
-  rm -f standalone/target/switchboard-standalone.jar standalone/target/switchboard-standalone.jar.original
-  ./mvnw -B -q -DskipTests package
-fi
+bench_build bench
 
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')
-if [[ $DIRTY != 0 ]]; then
-  COMMIT+=" plus $DIRTY locally modified tracked file(s) ($(git status --porcelain --untracked-files=no | awk '{print $NF}' | sed 's|/src/.*||' | sort -u | paste -sd, -))"
-fi
+COMMIT=$(bench_commit)
 
 WORK=$(mktemp -d -t sbbench.XXXXXX)
 ok=0

@@ -35,28 +35,11 @@ done
 [[ -d /usr/share/gocode/src/github.com/gorilla/websocket ]] \
   || { echo "[wsbench] gorilla/websocket is missing: apt-get install golang-github-gorilla-websocket-dev" >&2; exit 1; }
 
-# The exact command, for the report: the benchmark's own variables that are set, then this script.
-COMMAND=""
-while IFS='=' read -r name _; do
-  [[ $name == SWITCHBOARD_BENCH_* || $name == SWITCHBOARD_WSBENCH_* ]] && COMMAND+="$name=${!name} "
-done < <(env | sort)
-COMMAND=$(sed -E 's#(://[^:@/ ]+):[^@/ ]+@#\1:***@#g' <<<"$COMMAND")
-COMMAND+="bench/ws.sh"
+source bench/common.sh
+COMMAND=$(bench_command bench/ws.sh SWITCHBOARD_BENCH_ SWITCHBOARD_WSBENCH_)
 
-# (1) Build the Java side when a jar is missing or any source or pom is newer than it (as run.sh).
-needs_build() {
-  [[ -f $PLATFORM_JAR && -f $BENCH_JAR ]] || return 0
-  local newer
-  newer=$(find . -path ./bench -prune -o -path ./.git -prune -o -path '*/target' -prune -o -path '*/node_modules' -prune \
-      -o \( -name pom.xml -o -path '*/src/*' \) -type f -newer "$PLATFORM_JAR" -print -quit 2>/dev/null)
-  [[ -n $newer ]] && return 0
-  newer=$(find bench/pom.xml bench/src -newer "$BENCH_JAR" -type f -print -quit 2>/dev/null)
-  [[ -n $newer ]]
-}
-if needs_build; then
-  echo "[wsbench] building: ./mvnw -B -q -DskipTests -pl standalone,bench -am package"
-  ./mvnw -B -q -DskipTests -pl standalone,bench -am package
-fi
+# (1) Build when a jar is missing or any source or pom is newer than it.
+bench_build wsbench
 
 # (2) The peers: Node's ws from the lock file, the Go hub from source (offline, Debian's gorilla).
 if [[ ! -d bench/peers/node/node_modules/ws || bench/peers/node/package-lock.json -nt bench/peers/node/node_modules ]]; then
@@ -70,11 +53,7 @@ if [[ ! -x $GOHUB || bench/peers/go/main.go -nt $GOHUB ]]; then
   (cd bench/peers/go && GO111MODULE=off GOPATH=/usr/share/gocode:$ROOT/bench/target/gopath go build -o "$GOHUB" .)
 fi
 
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l | tr -d ' ')
-if [[ $DIRTY != 0 ]]; then
-  COMMIT+=" plus $DIRTY locally modified tracked file(s) ($(git status --porcelain --untracked-files=no | awk '{print $NF}' | sed 's|/src/.*||' | sort -u | paste -sd, -))"
-fi
+COMMIT=$(bench_commit)
 
 WORK=$(mktemp -d -t sbwsbench.XXXXXX)
 ok=0
