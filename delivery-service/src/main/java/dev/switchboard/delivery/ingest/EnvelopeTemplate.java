@@ -1,38 +1,91 @@
 package dev.switchboard.delivery.ingest;
 
 import dev.switchboard.contracts.envelope.Event;
+import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.nio.charset.StandardCharsets;
+import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * The stored envelope of an event, rendered once when the event is accepted, with its {@code seq}
  * left out: the UTF-8 JSON before and after the seq's digits. The seq is known only once the
- * partition row is locked; splicing its digits in then keeps JSON rendering off the commit's
- * critical path (commits of one partition are serialised by that lock).
+ * partition row is locked (or predicted, {@link SeqLanes}); splicing its digits in then keeps JSON
+ * rendering off the commit's path.
+ *
+ * <p>Written attribute by attribute on a streaming generator, in {@link Event}'s property order and
+ * with its formats — the same bytes {@code Event}'s databind serialization gives (a test holds the
+ * two equal), at a fraction of its cost per event, and the seq's place is known from the output's
+ * length at that point instead of searched for.
  */
 record EnvelopeTemplate(byte[] head, byte[] tail) {
 
-    private static final byte[] SEQ_FIELD = ",\"seq\":".getBytes(StandardCharsets.US_ASCII);
-
-    /**
-     * Renders the event being built (partition set; its seq is set here to a placeholder, so the
-     * builder is not reused). {@code "seq"} is written after the string
-     * attributes and before any nested value ({@code Event}'s property order), and a {@code "}
-     * inside a JSON string is always escaped, so the first {@code ,"seq":0} is the attribute.
-     */
-    static EnvelopeTemplate render(JsonMapper json, Event.Builder event) {
-        byte[] rendered = json.writeValueAsBytes(event.seq(0L).build());
-        int at = indexOf(rendered, SEQ_FIELD);
-        int digit = at + SEQ_FIELD.length;
-        if (at < 0 || digit + 1 >= rendered.length || rendered[digit] != '0'
-                || (rendered[digit + 1] != ',' && rendered[digit + 1] != '}')) {
-            throw new IllegalStateException("The rendered envelope has no top-level seq attribute.");
+    /** The envelope of {@code event} (partition set, seq not): what the log stores, seq spliced in later. */
+    static EnvelopeTemplate render(JsonMapper json, Event event) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256 + (event.data() == null ? 0 : event.data().json().length()));
+        int seqAt;
+        try (JsonGenerator g = json.createGenerator(out)) {
+            g.writeStartObject();
+            string(g, "specversion", event.specVersion());
+            string(g, "id", event.id());
+            string(g, "source", event.source());
+            string(g, "type", event.type());
+            string(g, "time", event.time() == null ? null : event.time().toString());
+            string(g, "datacontenttype", event.dataContentType());
+            string(g, "dataschema", event.dataSchema());
+            string(g, "subject", event.subject());
+            string(g, "tenant", event.tenant());
+            string(g, "topic", event.topic());
+            if (event.partition() != null) {
+                g.writeName("partition");
+                g.writeNumber(event.partition());
+            }
+            g.writeName("seq");
+            g.flush();
+            seqAt = out.size();
+            g.writeNumber(0);
+            string(g, "partitionkey", event.partitionKey());
+            string(g, "causationid", event.causationId());
+            string(g, "correlationid", event.correlationId());
+            if (event.ttl() != null) {
+                g.writeName("ttl");
+                g.writeNumber(event.ttl());
+            }
+            string(g, "expiresat", event.expiresAt() == null ? null : event.expiresAt().toString());
+            if (event.schemaVersion() != null) {
+                g.writeName("schemaversion");
+                g.writeNumber(event.schemaVersion());
+            }
+            string(g, "traceparent", event.traceparent());
+            string(g, "tracestate", event.tracestate());
+            if (event.data() != null) {
+                g.writeName("data");
+                g.writeRawValue(event.data().json());
+            }
+            string(g, "data_base64", event.dataBase64());
+            for (Map.Entry<String, Object> extension : event.extensions().entrySet()) {
+                g.writeName(extension.getKey());
+                g.writePOJO(extension.getValue());
+            }
+            g.writeEndObject();
         }
-        byte[] head = Arrays.copyOfRange(rendered, 0, digit);
-        byte[] tail = Arrays.copyOfRange(rendered, digit + 1, rendered.length);
-        return new EnvelopeTemplate(head, tail);
+        byte[] rendered = out.toByteArray();
+        // The generator writes the name's ':' together with the value.
+        if (rendered[seqAt] == ':') {
+            seqAt++;
+        }
+        if (rendered[seqAt] != '0') {
+            throw new IllegalStateException("The rendered envelope has no seq placeholder where expected.");
+        }
+        return new EnvelopeTemplate(Arrays.copyOfRange(rendered, 0, seqAt), Arrays.copyOfRange(rendered, seqAt + 1, rendered.length));
+    }
+
+    private static void string(JsonGenerator g, String name, String value) {
+        if (value != null) {
+            g.writeName(name);
+            g.writeString(value);
+        }
     }
 
     /** Bytes of the envelope with {@code seq}. */
@@ -65,18 +118,5 @@ record EnvelopeTemplate(byte[] head, byte[] tail) {
             n++;
         }
         return n;
-    }
-
-    private static int indexOf(byte[] data, byte[] pattern) {
-        outer:
-        for (int i = 0; i + pattern.length <= data.length; i++) {
-            for (int j = 0; j < pattern.length; j++) {
-                if (data[i + j] != pattern[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 }

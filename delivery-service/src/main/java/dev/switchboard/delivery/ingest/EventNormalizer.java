@@ -78,7 +78,7 @@ class EventNormalizer {
             event.dataContentType("application/json");
         }
         return new PendingEvent(topic.tenant(), topic.topic(), partition, id, time, expiresAt, settings.dedupWindow(),
-                EnvelopeTemplate.render(json, event));
+                EnvelopeTemplate.render(json, event.build()));
     }
 
     /** Bytes of the data as sent: the JSON text, or the decoded size of data_base64. */
