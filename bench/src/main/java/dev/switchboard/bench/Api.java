@@ -64,7 +64,10 @@ final class Api {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
     }
 
-    /** delivery-service's commit batch size summary: {count, sum}, if exposed. */
+    /**
+     * delivery-service's commit batch size summary and its committed transactions whose seqs were
+     * predicted (written before the partition lock): {count, sum, predicted}, if exposed.
+     */
     double[] commitBatchSizes() {
         try {
             HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(platform.delivery() + "/actuator/prometheus")).GET());
@@ -73,14 +76,18 @@ final class Api {
             }
             double count = Double.NaN;
             double sum = Double.NaN;
+            double predicted = 0;
             for (String line : r.body().split("\n")) {
                 if (line.startsWith("switchboard_delivery_commit_batch_size_count")) {
                     count = value(line);
                 } else if (line.startsWith("switchboard_delivery_commit_batch_size_sum")) {
                     sum = value(line);
+                } else if (line.startsWith("switchboard_delivery_commit_attempts_total{")
+                        && line.contains("outcome=\"committed\"") && line.contains("way=\"predicted\"")) {
+                    predicted += value(line);
                 }
             }
-            return Double.isNaN(count) || Double.isNaN(sum) ? null : new double[]{count, sum};
+            return Double.isNaN(count) || Double.isNaN(sum) ? null : new double[]{count, sum, predicted};
         } catch (RuntimeException e) {
             return null;
         }

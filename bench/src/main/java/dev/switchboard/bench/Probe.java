@@ -13,8 +13,9 @@ final class Probe {
     /**
      * @param commits         group-commit transactions in the interval (NaN when the metric is not exposed)
      * @param eventsPerCommit mean events per transaction
+     * @param predictedShare  share of the interval's transactions that committed with predicted seqs (written before the partition lock)
      */
-    record Interval(CpuSampler.Use cpu, double commits, double eventsPerCommit) {
+    record Interval(CpuSampler.Use cpu, double commits, double eventsPerCommit, double predictedShare) {
     }
 
     private final CpuSampler cpu;
@@ -32,10 +33,12 @@ final class Probe {
     static Interval between(Mark a, Mark b) {
         double commits = Double.NaN;
         double perCommit = Double.NaN;
+        double predicted = Double.NaN;
         if (a.commits() != null && b.commits() != null) {
             commits = b.commits()[0] - a.commits()[0];
             perCommit = commits <= 0 ? Double.NaN : (b.commits()[1] - a.commits()[1]) / commits;
+            predicted = commits <= 0 ? Double.NaN : (b.commits()[2] - a.commits()[2]) / commits;
         }
-        return new Interval(CpuSampler.between(a.cpu(), b.cpu()), commits, perCommit);
+        return new Interval(CpuSampler.between(a.cpu(), b.cpu()), commits, perCommit, predicted);
     }
 }

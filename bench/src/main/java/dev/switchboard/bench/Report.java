@@ -59,14 +59,15 @@ final class Report {
         md.append("**(b) Batched publish** through the gateway (`POST /v1/topics/bench.batch/events`, ")
                 .append(BatchPublish.BATCH_SIZE).append(" events of ").append(Events.EVENT_BYTES)
                 .append(" bytes per request, closed loop, one connection per producer; counted: events acknowledged with 201 in the measured interval):\n\n");
-        md.append("| producers | events/s | requests/s | request p50 ms | p99 ms | errors | commits/s | events/commit | CPU platform | CPU PG backends | CPU bench | CPU others | machine busy |\n");
-        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| producers | events/s | requests/s | request p50 ms | p99 ms | errors | commits/s | events/commit | predicted | CPU platform | CPU PG backends | CPU bench | CPU others | machine busy |\n");
+        md.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (BatchPublish.Point p : batches) {
             Probe.Interval i = p.probe();
             md.append("| ").append(p.producers()).append(" | ").append(num(p.eventsPerSecond())).append(" | ")
                     .append(num(p.requests() / p.seconds())).append(" | ").append(ms(p.latency().millis(50))).append(" | ")
                     .append(ms(p.latency().millis(99))).append(" | ").append(p.errors()).append(" | ")
                     .append(num(i.commits() / p.seconds())).append(" | ").append(dec(i.eventsPerCommit())).append(" | ")
+                    .append(pct(100 * i.predictedShare())).append(" | ")
                     .append(cores(i.cpu().platform())).append(" | ").append(cores(i.cpu().backends())).append(" | ")
                     .append(cores(i.cpu().bench())).append(" | ").append(cores(i.cpu().others())).append(" | ")
                     .append(pct(i.cpu().machineBusyPercent())).append(" |\n");

@@ -20,6 +20,8 @@ import java.time.Duration;
  * @param pollInterval          how often a caught-up stream re-checks the log even without a NOTIFY (covers a lost notification)
  * @param retentionInterval     how often the retention sweep runs
  * @param retentionBatch        rows one retention DELETE removes at most
+ * @param lockTimeout           how long a statement waits for a row lock before PostgreSQL ends it ({@code lock_timeout});
+ *                              a publish transaction that times out runs again lock-first
  */
 @Validated
 @ConfigurationProperties("switchboard.delivery")
@@ -32,7 +34,8 @@ public record DeliveryProperties(
         @Min(1) @Max(10_000) int pageSize,
         @NotNull Duration pollInterval,
         @NotNull Duration retentionInterval,
-        @Min(1) int retentionBatch) {
+        @Min(1) int retentionBatch,
+        @NotNull Duration lockTimeout) {
 
     public static final int DEFAULT_MAX_BATCH_EVENTS = 2000;
     public static final int DEFAULT_MAX_CONCURRENT_COMMITS = 4;
@@ -42,6 +45,7 @@ public record DeliveryProperties(
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_RETENTION_INTERVAL = Duration.ofSeconds(30);
     public static final int DEFAULT_RETENTION_BATCH = 5000;
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(10);
 
     public DeliveryProperties {
         maxBatchEvents = maxBatchEvents == 0 ? DEFAULT_MAX_BATCH_EVENTS : maxBatchEvents;
@@ -52,5 +56,6 @@ public record DeliveryProperties(
         pollInterval = pollInterval == null ? DEFAULT_POLL_INTERVAL : pollInterval;
         retentionInterval = retentionInterval == null ? DEFAULT_RETENTION_INTERVAL : retentionInterval;
         retentionBatch = retentionBatch == 0 ? DEFAULT_RETENTION_BATCH : retentionBatch;
+        lockTimeout = lockTimeout == null ? DEFAULT_LOCK_TIMEOUT : lockTimeout;
     }
 }

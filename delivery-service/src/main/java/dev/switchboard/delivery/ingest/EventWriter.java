@@ -3,6 +3,8 @@ package dev.switchboard.delivery.ingest;
 import dev.switchboard.delivery.ingest.PendingEvent.DedupKey;
 import dev.switchboard.delivery.ingest.PendingEvent.PartitionKey;
 import dev.switchboard.delivery.stream.HeadNotifier;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
@@ -16,14 +18,14 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
@@ -31,49 +33,81 @@ import java.util.function.Supplier;
  * partition's next gap-free seqs, records their dedup keys, inserts them, and announces the new
  * heads with NOTIFY (delivered by PostgreSQL only on commit).
  *
- * <p>Why this order is safe under concurrency, across any number of instances:
+ * <p>Why this is safe under concurrency, across any number of instances:
  * <ul>
  * <li>Seqs come from {@code UPDATE partitions SET head = head + n}: the row lock is held to commit,
  * so commits of one partition are serialised and the committed rows are always 1..head, no gap.</li>
+ * <li>When this instance knows a partition's head ({@link SeqLanes}), a group predicts its seqs,
+ * writes its dedup keys and events first — in parallel with the groups ahead of it — and locks the
+ * partition row last, only to check the prediction, NOTIFY and commit. A wrong prediction (a head
+ * other than expected under the lock, or a seq some other transaction already wrote) rolls the group
+ * back and runs it again lock-first. So the row lock is held for two round trips and the commit, not
+ * for the writes, and the log is gap-free whichever way a group went.</li>
  * <li>A group is first tried optimistically: no look-up, its dedup keys go in by COPY. Any key
  * already there — a duplicate committed earlier, one committed by a racing transaction (PostgreSQL
  * waits for the racer to finish first), or a key whose window has passed but which is not yet
  * pruned — fails the COPY with a unique violation; we roll back, giving back the seqs, and run the
  * group again with a look-up of committed duplicates and an upsert of the keys that takes expired
  * ones over. So a duplicate is stored once and answered with the original seq.</li>
- * <li>Partition rows and dedup keys are locked in one global order (sorted), so two groups never
- * deadlock.</li>
+ * <li>Partition rows and dedup keys are locked in one global order (sorted), and groups of this
+ * instance wait only for groups issued before them, so two groups never deadlock; across instances
+ * {@code lock_timeout} ends what could still wait in a circle, and the group runs again.</li>
  * </ul>
  *
  * <p>Everything that can be done before the partition rows are locked is: envelopes are rendered
- * when accepted ({@link EnvelopeTemplate}); after the lock only seqs are spliced in and rows are
- * sent by binary COPY.
+ * when accepted ({@link EnvelopeTemplate}), and with a prediction the rows are written too.
  */
 @Component
 public class EventWriter {
 
-    private static final int MAX_RACE_RETRIES = 5;
+    private static final int MAX_RETRIES = 8;
+    /**
+     * How long a group that has written its rows waits for the groups ahead of it to lock the
+     * partition. Far above what one commit takes here; reached only when groups of several instances
+     * write the same seqs and wait for each other.
+     */
+    private static final Duration TURN_TIMEOUT = Duration.ofSeconds(2);
+
+    /** How the next attempt of a group runs, after what the previous one ran into. */
+    private enum Mode {
+        /** Seqs predicted when this instance knows the heads, else lock first; dedup keys by COPY. */
+        FAST,
+        /** Lock first, dedup keys by COPY (a prediction failed). */
+        LOCK_FIRST,
+        /** Look committed duplicates up, lock, upsert the dedup keys (a key was already there). */
+        LOOK_UP
+    }
 
     private final DatabaseClient db;
     private final TransactionalOperator tx;
+    private final MeterRegistry meters;
+    private final SeqLanes lanes = new SeqLanes();
 
-    EventWriter(DatabaseClient db, TransactionalOperator tx) {
+    EventWriter(DatabaseClient db, TransactionalOperator tx, MeterRegistry meters) {
         this.db = db;
         this.tx = tx;
+        this.meters = meters;
     }
 
     /** Results in the order of {@code events}. */
     Mono<List<PublishResult>> commit(List<PendingEvent> events) {
-        AtomicInteger attempts = new AtomicInteger();
-        return Mono.defer(() -> tx.transactional(attempt(events, attempts.getAndIncrement() == 0)))
-                .retryWhen(Retry.max(MAX_RACE_RETRIES).filter(DedupRace.class::isInstance));
+        AtomicReference<Mode> mode = new AtomicReference<>(Mode.FAST);
+        return Mono.defer(() -> attempt(events, mode.get()))
+                .retryWhen(Retry.max(MAX_RETRIES).filter(e -> {
+                    if (e instanceof DedupRace) {
+                        mode.set(Mode.LOOK_UP);
+                        return true;
+                    }
+                    if (e instanceof SeqMismatch || isLockConflict(e)) {
+                        mode.compareAndSet(Mode.FAST, Mode.LOCK_FIRST);
+                        return true;
+                    }
+                    return false;
+                }));
     }
 
-    /**
-     * {@code first}: no look-up, dedup keys go in by COPY; a retry after a {@link DedupRace} looks
-     * committed duplicates up and upserts the keys.
-     */
-    private Mono<List<PublishResult>> attempt(List<PendingEvent> events, boolean first) {
+    /** One transaction for the group, with its place in the partitions' lanes. */
+    private Mono<List<PublishResult>> attempt(List<PendingEvent> events, Mode mode) {
         // First occurrence of an id within the group wins; later ones are its duplicates.
         Map<DedupKey, Integer> firstIndex = new HashMap<>();
         List<Integer> candidates = new ArrayList<>();
@@ -83,20 +117,110 @@ public class EventWriter {
                 candidates.add(i);
             }
         }
-        // Optimistic first attempt: no look-up. The dedup COPY fails on any key already there, and
-        // the retry looks duplicates up. Most groups hold none, so they skip a statement whose cost
-        // (and plan) depends on the table.
-        Mono<Map<DedupKey, long[]>> lookUp = first ? Mono.just(Map.of()) : findCommittedDuplicates(events, candidates);
-        return lookUp.flatMap(committed -> {
-            List<Integer> fresh = candidates.stream()
-                    .filter(i -> !committed.containsKey(events.get(i).dedupKey()))
-                    .toList();
-            return allocate(events, fresh).flatMap(seqs ->
-                    (first ? copyDedup(events, fresh, seqs) : upsertDedup(events, fresh, seqs))
+        List<Integer> keyed = dedupRows(events, candidates);
+        List<DedupKey> keys = new ArrayList<>(keyed.size());
+        for (int i : keyed) {
+            keys.add(events.get(i).dedupKey());
+        }
+        SeqLanes.Ticket ticket = lanes.issue(counts(events, candidates), keys, mode == Mode.FAST);
+        Mono<List<PublishResult>> work;
+        String way = mode == Mode.LOOK_UP ? "look-up" : ticket.predicted() ? "predicted" : "lock-first";
+        if (mode == Mode.LOOK_UP) {
+            work = findCommittedDuplicates(events, candidates).flatMap(committed -> {
+                List<Integer> fresh = candidates.stream()
+                        .filter(i -> !committed.containsKey(events.get(i).dedupKey()))
+                        .toList();
+                return lockFirst(ticket, events, fresh, false)
+                        .map(seqs -> results(events, firstIndex, committed, seqs));
+            });
+        } else if (ticket.predicted()) {
+            long[] seqs = predictedSeqs(ticket, events, candidates);
+            work = copyDedup(events, keyed, seqs)
+                    .then(copyEvents(events, candidates, seqs).onErrorMap(EventWriter::isUniqueViolation, e -> new SeqMismatch()))
+                    // Holding rows while waiting for our turn could close a circle with another
+                    // instance's transactions that PostgreSQL cannot see; a bounded wait breaks it.
+                    .then(ticket.turn().timeout(TURN_TIMEOUT, Mono.error(SeqMismatch::new)))
+                    .then(lockHeads(events, candidates))
+                    .flatMap(heads -> ticket.locked(heads)
+                            ? Mono.just(results(events, firstIndex, Map.of(), seqs))
+                            : Mono.error(new SeqMismatch()));
+        } else {
+            work = lockFirst(ticket, events, candidates, true)
+                    .map(seqs -> results(events, firstIndex, Map.of(), seqs));
+        }
+        // Dedup keys an earlier group of this instance still holds: wait for it, so it never waits for us.
+        return ticket.keysFree()
+                .then(tx.transactional(work))
+                .doOnSuccess(r -> {
+                    ticket.finish(true, false);
+                    count(way, "committed");
+                })
+                .doOnError(e -> {
+                    boolean conflict = e instanceof SeqMismatch || isLockConflict(e);
+                    ticket.finish(false, conflict);
+                    count(way, conflict || e instanceof DedupRace ? "retried" : "failed");
+                })
+                .doOnCancel(() -> ticket.finish(false, false));
+    }
+
+    private void count(String way, String outcome) {
+        Counter.builder("switchboard.delivery.commit.attempts")
+                .description("Group-commit transactions by how their seqs were assigned (predicted: written before the partition lock) and how they ended")
+                .tags("way", way, "outcome", outcome)
+                .register(meters)
+                .increment();
+    }
+
+    /** Lock, take the seqs the lock hands out, then write: the way without a prediction. */
+    private Mono<long[]> lockFirst(SeqLanes.Ticket ticket, List<PendingEvent> events, List<Integer> fresh, boolean copy) {
+        return ticket.turn()
+                .then(lockHeads(events, fresh))
+                .flatMap(heads -> {
+                    ticket.locked(heads);
+                    long[] seqs = seqsBelow(heads, events, fresh);
+                    List<Integer> keyed = dedupRows(events, fresh);
+                    return (copy ? copyDedup(events, keyed, seqs) : upsertDedup(events, keyed, seqs))
                             .then(copyEvents(events, fresh, seqs))
-                            .then(notifyHeads(events, fresh, seqs))
-                            .then(Mono.fromSupplier(() -> results(events, firstIndex, committed, seqs))));
-        });
+                            .thenReturn(seqs);
+                });
+    }
+
+    /** Events per partition among {@code indexes}, in the partitions' lock order. */
+    private static TreeMap<PartitionKey, Integer> counts(List<PendingEvent> events, List<Integer> indexes) {
+        TreeMap<PartitionKey, Integer> counts = new TreeMap<>();
+        for (int i : indexes) {
+            counts.merge(events.get(i).partitionKey(), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    /** Seqs by event index (0: none) from the ticket's predicted first seq per partition, in index order. */
+    private static long[] predictedSeqs(SeqLanes.Ticket ticket, List<PendingEvent> events, List<Integer> fresh) {
+        long[] seqs = new long[events.size()];
+        Map<PartitionKey, Long> next = new HashMap<>();
+        for (int i : fresh) {
+            PartitionKey p = events.get(i).partitionKey();
+            long seq = next.computeIfAbsent(p, ticket::firstSeq);
+            seqs[i] = seq;
+            next.put(p, seq + 1);
+        }
+        return seqs;
+    }
+
+    /** Seqs by event index (0: none): each partition's fresh events, in index order, end at its new head. */
+    private static long[] seqsBelow(Map<PartitionKey, Long> heads, List<PendingEvent> events, List<Integer> fresh) {
+        long[] seqs = new long[events.size()];
+        Map<PartitionKey, Long> next = new HashMap<>();
+        for (Map.Entry<PartitionKey, Integer> entry : counts(events, fresh).entrySet()) {
+            next.put(entry.getKey(), heads.get(entry.getKey()) - entry.getValue() + 1);
+        }
+        for (int i : fresh) {
+            PartitionKey p = events.get(i).partitionKey();
+            long seq = next.get(p);
+            seqs[i] = seq;
+            next.put(p, seq + 1);
+        }
+        return seqs;
     }
 
     /**
@@ -137,58 +261,54 @@ public class EventWriter {
                 .collectMap(Map.Entry::getKey, Map.Entry::getValue);
     }
 
-    /** Assigns seqs to the fresh events: index in {@code events} → seq. */
-    private Mono<Map<Integer, Long>> allocate(List<PendingEvent> events, List<Integer> fresh) {
+    /**
+     * Locks the partition rows of the fresh events (in one order for every transaction), adds their
+     * counts to the heads and NOTIFYs the new heads (sent by PostgreSQL only on commit): the new head
+     * of each partition. One statement, so the lock is held for one round trip less.
+     */
+    private Mono<Map<PartitionKey, Long>> lockHeads(List<PendingEvent> events, List<Integer> fresh) {
         if (fresh.isEmpty()) {
             return Mono.just(Map.of());
         }
-        TreeMap<PartitionKey, List<Integer>> byPartition = new TreeMap<>();
-        for (int i : fresh) {
-            byPartition.computeIfAbsent(events.get(i).partitionKey(), k -> new ArrayList<>()).add(i);
-        }
-        int n = byPartition.size();
+        TreeMap<PartitionKey, Integer> counts = counts(events, fresh);
+        int n = counts.size();
         String[] tenants = new String[n];
         String[] topics = new String[n];
         Integer[] partitions = new Integer[n];
-        Long[] counts = new Long[n];
+        Long[] added = new Long[n];
         int k = 0;
-        for (Map.Entry<PartitionKey, List<Integer>> entry : byPartition.entrySet()) {
+        for (Map.Entry<PartitionKey, Integer> entry : counts.entrySet()) {
             tenants[k] = entry.getKey().tenant();
             topics[k] = entry.getKey().topic();
             partitions[k] = entry.getKey().partition();
-            counts[k] = (long) entry.getValue().size();
+            added[k] = (long) entry.getValue();
             k++;
         }
         // ORDER BY makes every transaction lock partition rows in the same order.
         return db.sql("""
-                        INSERT INTO partitions (tenant_id, topic, partition, head)
-                        SELECT * FROM unnest(:tenants::text[], :topics::text[], :partitions::int[], :counts::bigint[])
-                        ORDER BY 1, 2, 3
-                        ON CONFLICT (tenant_id, topic, partition) DO UPDATE SET head = partitions.head + EXCLUDED.head
-                        RETURNING tenant_id, topic, partition, head""")
+                        WITH locked AS (
+                          INSERT INTO partitions (tenant_id, topic, partition, head)
+                          SELECT * FROM unnest(:tenants::text[], :topics::text[], :partitions::int[], :counts::bigint[])
+                          ORDER BY 1, 2, 3
+                          ON CONFLICT (tenant_id, topic, partition) DO UPDATE SET head = partitions.head + EXCLUDED.head
+                          RETURNING tenant_id, topic, partition, head)
+                        SELECT tenant_id, topic, partition, head,
+                               pg_notify(:channel, %s) AS notified
+                        FROM locked""".formatted(HeadNotifier.PAYLOAD_SQL))
                 .bind("tenants", tenants)
                 .bind("topics", topics)
                 .bind("partitions", partitions)
-                .bind("counts", counts)
+                .bind("counts", added)
+                .bind("channel", HeadNotifier.CHANNEL)
                 .map((Readable row) -> Map.entry(
                         new PartitionKey(row.get("tenant_id", String.class), row.get("topic", String.class), row.get("partition", Integer.class)),
                         row.get("head", Long.class)))
                 .all()
-                .collectMap(Map.Entry::getKey, Map.Entry::getValue)
-                .map(heads -> {
-                    Map<Integer, Long> seqs = new HashMap<>();
-                    byPartition.forEach((key, indexes) -> {
-                        long next = heads.get(key) - indexes.size() + 1;
-                        for (int i : indexes) {
-                            seqs.put(i, next++);
-                        }
-                    });
-                    return seqs;
-                });
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue);
     }
 
     /** The fresh events, by COPY in binary format: no text formatting in the driver, no parsing in PostgreSQL. */
-    private Mono<Void> copyEvents(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
+    private Mono<Void> copyEvents(List<PendingEvent> events, List<Integer> fresh, long[] seqs) {
         if (fresh.isEmpty()) {
             return Mono.empty();
         }
@@ -197,7 +317,7 @@ public class EventWriter {
             BinaryCopy copy = new BinaryCopy(fresh.size() * (events.get(fresh.get(0)).envelope().length(0) + 160));
             for (int i : fresh) {
                 PendingEvent e = events.get(i);
-                long seq = seqs.get(i);
+                long seq = seqs[i];
                 copy.row(8).text(e.tenant()).text(e.topic()).int4(e.partition()).int8(seq).text(e.id())
                         .timestamptz(e.acceptedAt()).timestamptz(e.expiresAt()).envelope(e.envelope(), seq);
             }
@@ -218,8 +338,7 @@ public class EventWriter {
      * committed or racing duplicate, or an expired row not yet pruned — and the group is run again
      * with the look-up and {@link #upsertDedup}, which tell these apart.
      */
-    private Mono<Void> copyDedup(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
-        List<Integer> deduped = dedupRows(events, fresh);
+    private Mono<Void> copyDedup(List<PendingEvent> events, List<Integer> deduped, long[] seqs) {
         if (deduped.isEmpty()) {
             return Mono.empty();
         }
@@ -228,15 +347,14 @@ public class EventWriter {
             BinaryCopy copy = new BinaryCopy(deduped.size() * 100);
             for (int i : deduped) {
                 PendingEvent e = events.get(i);
-                copy.row(6).text(e.tenant()).text(e.topic()).text(e.id()).int4(e.partition()).int8(seqs.get(i))
+                copy.row(6).text(e.tenant()).text(e.topic()).text(e.id()).int4(e.partition()).int8(seqs[i])
                         .timestamptz(e.acceptedAt().plus(e.dedupWindow()));
             }
             return copy.finish();
         }).onErrorMap(EventWriter::isUniqueViolation, e -> new DedupRace());
     }
 
-    private Mono<Void> upsertDedup(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
-        List<Integer> deduped = dedupRows(events, fresh);
+    private Mono<Void> upsertDedup(List<PendingEvent> events, List<Integer> deduped, long[] seqs) {
         if (deduped.isEmpty()) {
             return Mono.empty();
         }
@@ -254,7 +372,7 @@ public class EventWriter {
             topics[k] = e.topic();
             ids[k] = e.id();
             partitions[k] = e.partition();
-            seqArray[k] = seqs.get(i);
+            seqArray[k] = seqs[i];
             expires[k] = e.acceptedAt().plus(e.dedupWindow()).toString();
         }
         // A live row for the key means a racing duplicate committed since our look-up: roll back
@@ -279,22 +397,8 @@ public class EventWriter {
                 .flatMap(written -> written == n ? Mono.<Void>empty() : Mono.error(new DedupRace()));
     }
 
-    private Mono<Void> notifyHeads(List<PendingEvent> events, List<Integer> fresh, Map<Integer, Long> seqs) {
-        Map<PartitionKey, Long> heads = new LinkedHashMap<>();
-        for (int i : fresh) {
-            heads.merge(events.get(i).partitionKey(), seqs.get(i), Math::max);
-        }
-        return Flux.fromIterable(heads.entrySet())
-                .concatMap(entry -> db.sql("SELECT pg_notify(:channel, :payload)")
-                        .bind("channel", HeadNotifier.CHANNEL)
-                        .bind("payload", HeadNotifier.payload(entry.getKey().tenant(), entry.getKey().topic(),
-                                entry.getKey().partition(), entry.getValue()))
-                        .then())
-                .then();
-    }
-
     private List<PublishResult> results(List<PendingEvent> events, Map<DedupKey, Integer> firstIndex,
-                                        Map<DedupKey, long[]> committed, Map<Integer, Long> seqs) {
+                                        Map<DedupKey, long[]> committed, long[] seqs) {
         List<PublishResult> results = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             PendingEvent e = events.get(i);
@@ -305,7 +409,7 @@ public class EventWriter {
             }
             int first = firstIndex.get(e.dedupKey());
             PendingEvent firstEvent = events.get(first);
-            results.add(new PublishResult(e.id(), seqs.get(first), firstEvent.partition(), first != i));
+            results.add(new PublishResult(e.id(), seqs[first], firstEvent.partition(), first != i));
         }
         return results;
     }
@@ -335,6 +439,27 @@ public class EventWriter {
             }
         }
         return false;
+    }
+
+    /**
+     * PostgreSQL ended a wait for a lock: {@code lock_not_available} (lock_timeout) or
+     * {@code deadlock_detected} — a prediction that raced another instance's writes to the same
+     * seqs. Nothing of the transaction stays; it runs again lock-first.
+     */
+    private static boolean isLockConflict(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof R2dbcException r && ("55P03".equals(r.getSqlState()) || "40P01".equals(r.getSqlState()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A predicted seq was wrong: the partition's head moved otherwise than this instance expected. */
+    static final class SeqMismatch extends RuntimeException {
+        SeqMismatch() {
+            super("seq prediction failed", null, false, false);
+        }
     }
 
     /** A duplicate committed by a racing transaction between our look-up and our insert. */

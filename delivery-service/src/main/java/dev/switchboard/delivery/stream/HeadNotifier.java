@@ -46,10 +46,11 @@ public class HeadNotifier implements SmartLifecycle {
                 .register(meters);
     }
 
-    /** The NOTIFY payload for a partition head: names hold no spaces, so spaces separate. */
-    public static String payload(String tenant, String topic, int partition, long head) {
-        return tenant + ' ' + topic + ' ' + partition + ' ' + head;
-    }
+    /**
+     * The NOTIFY payload of a partition head, as SQL over a row's {@code tenant_id, topic, partition,
+     * head}: names hold no spaces, so spaces separate ({@link #parse}).
+     */
+    public static final String PAYLOAD_SQL = "tenant_id || ' ' || topic || ' ' || partition || ' ' || head";
 
     static Head parse(String payload) {
         String[] parts = payload.split(" ");
