@@ -66,7 +66,7 @@ public class EventWriter {
      * partition. Far above what one commit takes here; reached only when groups of several instances
      * write the same seqs and wait for each other.
      */
-    private static final Duration TURN_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration TURN_TIMEOUT = Duration.ofSeconds(1);
 
     /** How the next attempt of a group runs, after what the previous one ran into. */
     private enum Mode {
@@ -98,7 +98,7 @@ public class EventWriter {
                         mode.set(Mode.LOOK_UP);
                         return true;
                     }
-                    if (e instanceof SeqMismatch || isLockConflict(e)) {
+                    if (e instanceof SeqMismatch || e instanceof TurnTimeout || isLockConflict(e)) {
                         mode.compareAndSet(Mode.FAST, Mode.LOCK_FIRST);
                         return true;
                     }
@@ -139,7 +139,7 @@ public class EventWriter {
                     .then(copyEvents(events, candidates, seqs).onErrorMap(EventWriter::isUniqueViolation, e -> new SeqMismatch()))
                     // Holding rows while waiting for our turn could close a circle with another
                     // instance's transactions that PostgreSQL cannot see; a bounded wait breaks it.
-                    .then(ticket.turn().timeout(TURN_TIMEOUT, Mono.error(SeqMismatch::new)))
+                    .then(ticket.turn().timeout(TURN_TIMEOUT, Mono.error(TurnTimeout::new)))
                     .then(lockHeads(events, candidates))
                     .flatMap(heads -> ticket.locked(heads)
                             ? Mono.just(results(events, firstIndex, Map.of(), seqs))
@@ -158,7 +158,7 @@ public class EventWriter {
                 .doOnError(e -> {
                     boolean conflict = e instanceof SeqMismatch || isLockConflict(e);
                     ticket.finish(false, conflict);
-                    count(way, conflict || e instanceof DedupRace ? "retried" : "failed");
+                    count(way, conflict || e instanceof DedupRace || e instanceof TurnTimeout ? "retried" : "failed");
                 })
                 .doOnCancel(() -> ticket.finish(false, false));
     }
@@ -459,6 +459,13 @@ public class EventWriter {
     static final class SeqMismatch extends RuntimeException {
         SeqMismatch() {
             super("seq prediction failed", null, false, false);
+        }
+    }
+
+    /** A group with predicted seqs waited too long for its turn at the partition lock (it runs again lock-first). */
+    static final class TurnTimeout extends RuntimeException {
+        TurnTimeout() {
+            super("turn at the partition lock timed out", null, false, false);
         }
     }
 
