@@ -147,6 +147,7 @@ final class SeqLanes {
             if (locked != null) {
                 if (lane.maxLocked != UNKNOWN && locked - ticket.counts.get(p) > lane.maxLocked) {
                     lane.backOff(now);
+                    lane.head = UNKNOWN;
                 }
                 lane.maxLocked = Math.max(lane.maxLocked, locked);
             }
