@@ -204,6 +204,24 @@ class StreamIntegrationTests {
     }
 
     @Test
+    void aSweepPrunesMoreExpiredDedupKeysThanOneBatchHolds() throws Exception {
+        declare("pruned", TopicSettings.DEFAULT_RETENTION, null);
+        WebClient client = client(port);
+        publish(client, "pruned", "{\"id\":\"live\",\"type\":\"t\",\"data\":1}").block(Duration.ofSeconds(10));
+        // 12,000 keys whose window has passed: more than two of retention's 5,000-key batches.
+        try (java.sql.Connection c = TestDatabase.get().openConnection(); java.sql.Statement s = c.createStatement()) {
+            s.executeUpdate("INSERT INTO delivery.dedup (tenant_id, topic, id, partition, seq, expires_at) "
+                    + "SELECT 'acme', 'pruned', 'old-' || g, 0, g, now() - interval '1 minute' FROM generate_series(1, 12000) g");
+        }
+        StepVerifier.create(retention.sweep()).expectNextCount(1).verifyComplete();
+        try (java.sql.Connection c = TestDatabase.get().openConnection(); java.sql.Statement s = c.createStatement();
+             java.sql.ResultSet r = s.executeQuery("SELECT count(*) FROM delivery.dedup WHERE tenant_id = 'acme' AND topic = 'pruned'")) {
+            r.next();
+            assertThat(r.getLong(1)).as("only the live key is left").isEqualTo(1);
+        }
+    }
+
+    @Test
     void aSlowReaderIsFedOnlyWhatItRequests() {
         declare("slow", TopicSettings.DEFAULT_RETENTION, null);
         WebClient client = client(port);

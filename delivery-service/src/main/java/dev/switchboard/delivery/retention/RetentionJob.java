@@ -40,6 +40,7 @@ public class RetentionJob implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(RetentionJob.class);
     private static final int PARTITIONS_PER_RUN = 1000;
     private static final int ROUNDS_PER_PARTITION = 20;
+    private static final int DEDUP_ROUNDS_PER_TENANT = 100;
 
     private final DatabaseClient db;
     private final RegistryClient registry;
@@ -161,16 +162,28 @@ public class RetentionJob implements SmartLifecycle {
                 .then();
     }
 
+    /**
+     * Expired dedup keys, per tenant in bounded batches, batch after batch while batches come back
+     * full (up to {@link #DEDUP_ROUNDS_PER_TENANT} per sweep): one batch per sweep deleted fewer keys
+     * than a busy tenant writes in that time. (An expired key left behind is harmless — a publish with
+     * its id takes it over — it only takes room.)
+     */
     private Mono<Void> pruneDedup() {
         return db.sql("SELECT DISTINCT tenant_id FROM partitions LIMIT 10000")
                 .map((Readable r) -> r.get("tenant_id", String.class))
                 .all()
-                .concatMap(tenant -> db.sql("""
-                                DELETE FROM dedup WHERE tenant_id = :tenant AND (topic, id) IN (
-                                  SELECT topic, id FROM dedup WHERE tenant_id = :tenant AND expires_at <= now() LIMIT :n)""")
-                        .bind("tenant", tenant).bind("n", properties.retentionBatch())
-                        .fetch().rowsUpdated())
+                .concatMap(tenant -> deleteExpiredKeys(tenant)
+                        .expand(n -> n >= properties.retentionBatch() ? deleteExpiredKeys(tenant) : Mono.empty())
+                        .take(DEDUP_ROUNDS_PER_TENANT))
                 .then();
+    }
+
+    private Mono<Long> deleteExpiredKeys(String tenant) {
+        return db.sql("""
+                        DELETE FROM dedup WHERE tenant_id = :tenant AND (topic, id) IN (
+                          SELECT topic, id FROM dedup WHERE tenant_id = :tenant AND expires_at <= now() LIMIT :n)""")
+                .bind("tenant", tenant).bind("n", properties.retentionBatch())
+                .fetch().rowsUpdated();
     }
 
     private Mono<Void> updateRetainedGauge() {
