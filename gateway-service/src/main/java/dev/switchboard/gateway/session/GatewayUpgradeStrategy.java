@@ -10,6 +10,7 @@ import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.http.server.WebsocketServerSpec;
+import reactor.util.context.Context;
 
 import java.util.function.Supplier;
 
@@ -48,6 +49,10 @@ final class GatewayUpgradeStrategy implements RequestUpgradeStrategy {
         }
         // setComplete runs WebFlux's before-commit actions (security headers) before the 101.
         return response.setComplete()
-                .then(Mono.defer(() -> nativeResponse.sendWebsocket(sessions::handle, spec.build())));
+                .then(Mono.defer(() -> nativeResponse.sendWebsocket(sessions::handle, spec.build()))
+                        // Reactor Netty runs the socket with the context of the upgrade request; the request's
+                        // (its observation and security context, and through them the exchange) would stay
+                        // reachable for the socket's whole life. The session needs none of it.
+                        .contextWrite(context -> Context.empty()));
     }
 }

@@ -13,6 +13,7 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.socket.WebSocketHandler;
 import org.springframework.web.reactive.socket.WebSocketSession;
 import reactor.core.publisher.Mono;
+import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.http.websocket.WebsocketInbound;
 import reactor.netty.http.websocket.WebsocketOutbound;
 import tools.jackson.databind.json.JsonMapper;
@@ -57,6 +58,7 @@ class SessionHandler implements WebSocketHandler {
     /** On the channel's event loop, once the handshake is done. */
     Mono<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
         Channel channel = channel(in);
+        forgetHandshakeHeaders(in, out);
         Session session = new Session(context);
         WebSocketProperties properties = context.properties();
         // The close frame is written as the queue's last frame without closing the TCP connection (see CloseHandshake).
@@ -81,6 +83,17 @@ class SessionHandler implements WebSocketHandler {
                     session.cleanup();
                     context.sessions().closed(session);
                 });
+    }
+
+    /**
+     * Reactor Netty keeps the upgrade request's headers and the 101's for the connection's whole life
+     * (about 2 KiB a socket); the handshake is done and nothing reads them any more.
+     */
+    private static void forgetHandshakeHeaders(WebsocketInbound in, WebsocketOutbound out) {
+        in.headers().clear();
+        if (out instanceof HttpServerResponse response) {
+            response.responseHeaders().clear();
+        }
     }
 
     private static Channel channel(WebsocketInbound in) {
