@@ -1,41 +1,66 @@
 package dev.switchboard.gateway.fanout;
 
+import dev.switchboard.gateway.protocol.WebSocketWire;
+import io.netty.buffer.ByteBuf;
+
 import java.nio.charset.StandardCharsets;
 
 /**
- * One frame waiting in a socket's {@link Outbound} queue, already encoded. An event frame is
- * encoded once per event and the same instance — the same bytes — is queued for every socket that
- * gets it: each socket's writer wraps the shared array without copying it. {@code topic},
- * {@code partition} and {@code seq} are set for events only: writing one moves the socket's
- * resume point.
+ * One frame waiting in a socket's {@link Outbound} queue, already framed for the wire
+ * ({@link WebSocketWire}). An event frame is built once per event in one pooled direct buffer and
+ * the same instance — the same bytes — is queued for every socket that gets it; each socket writes a
+ * duplicate of it (its own indices, the shared bytes), so nothing is encoded or copied per socket.
+ * {@code topic}, {@code partition} and {@code seq} are set for events only: writing one moves the
+ * socket's resume point.
  *
- * @param utf8 the frame's JSON text as UTF-8; null for a WebSocket ping. Never modified once built.
+ * <p>The buffer is reference-counted: whoever builds a frame holds one reference and releases it
+ * when done with it ({@link #release()}); a queue that takes the frame takes a reference of its own
+ * ({@link Outbound#offer}), handed on to the channel when the frame is written, released when the
+ * frame is dropped.
+ *
+ * @param wire  the complete WebSocket frame; null for a ping. Never modified once built
+ * @param bytes the payload's size, what the queue's byte bound counts
  */
-public record OutFrame(byte[] utf8, String topic, int partition, long seq) {
+public record OutFrame(ByteBuf wire, int bytes, String topic, int partition, long seq) {
 
     /** A WebSocket ping (a control frame, not JSON). */
-    public static final OutFrame PING = new OutFrame(null, null, -1, -1);
+    public static final OutFrame PING = new OutFrame(null, 0, null, -1, -1);
 
+    /** A frame for one socket, on the heap. */
     public static OutFrame text(String text) {
-        return new OutFrame(text.getBytes(StandardCharsets.UTF_8), null, -1, -1);
+        ByteBuf wire = WebSocketWire.text(text);
+        return new OutFrame(wire, WebSocketWire.payloadLength(wire), null, -1, -1);
     }
 
+    /** An event's frame, in a pooled direct buffer: shared by every socket that gets the event. */
     public static OutFrame event(String text, String topic, int partition, long seq) {
-        return new OutFrame(text.getBytes(StandardCharsets.UTF_8), topic, partition, seq);
+        ByteBuf wire = WebSocketWire.sharedText(text);
+        return new OutFrame(wire, WebSocketWire.payloadLength(wire), topic, partition, seq);
     }
 
-    /** The size the queue's byte bound counts. */
-    public int bytes() {
-        return utf8 == null ? 0 : utf8.length;
+    public OutFrame retain() {
+        if (wire != null) {
+            wire.retain();
+        }
+        return this;
     }
 
-    /** The text, for logs and tests (decodes; the writer uses {@link #utf8()}). */
+    public void release() {
+        if (wire != null) {
+            wire.release();
+        }
+    }
+
+    /** The frame's JSON text, for logs and tests (decodes; the writer uses {@link #wire()}). */
     public String text() {
-        return utf8 == null ? null : new String(utf8, StandardCharsets.UTF_8);
+        if (wire == null) {
+            return null;
+        }
+        return wire.toString(wire.readerIndex() + wire.readableBytes() - bytes, bytes, StandardCharsets.UTF_8);
     }
 
     public boolean isPing() {
-        return utf8 == null;
+        return wire == null;
     }
 
     public boolean isEvent() {

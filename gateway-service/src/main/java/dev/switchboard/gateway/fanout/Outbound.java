@@ -1,27 +1,36 @@
 package dev.switchboard.gateway.fanout;
 
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.FluxSink;
+import dev.switchboard.gateway.protocol.WebSocketWire;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.VoidChannelPromise;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
+import java.util.function.Supplier;
 
 /**
- * A socket's outbound queue: bounded in frames and in bytes, drained by the socket's one writer
- * ({@link #flux()}) only as fast as the socket's demand, which Reactor Netty withholds while the
- * channel is not writable. {@link #offer} never blocks and never waits: when the queue is full it
- * says no, and the caller cuts the socket (lagging) — so a slow socket can never hold back the
- * shared upstream or anyone else.
+ * A socket's outbound queue and its writer: bounded in frames and in bytes, written straight to the
+ * socket's Netty channel, on the channel's event loop, only while the channel is writable.
+ * {@link #offer} never blocks and never waits: when the queue is full it says no, and the caller
+ * cuts the socket (lagging) — so a slow socket can never hold back the shared upstream or anyone else.
+ *
+ * <p>Writing: an offer to an idle queue hands it to its loop's {@link LoopBatch}, which drains every
+ * queue made ready meanwhile in one task. A drain writes frames while the channel is writable and
+ * flushes once; when the channel stops being writable (its outbound buffer is past the high water
+ * mark) the queue stays scheduled and {@link #onWritable} — the pipeline's writability event — goes
+ * on. Frames are complete WebSocket frames ({@link OutFrame}): an event's bytes are written to every
+ * socket as duplicates of one buffer. Once {@link #finish} was called and the queue is empty, the
+ * close frame goes out as the socket's last frame.
  *
  * <p>The queue also keeps the socket's resume points: per subscribed topic, the position of the
- * last event handed to the writer (or the subscription's start before any). {@link #finish} reads
+ * last event handed to the channel (or the subscription's start before any). {@link #finish} reads
  * them atomically with dropping whatever is still queued, so a {@code reconnect} frame's resume
  * points are exactly what the client has been sent, no more and no less.
  */
@@ -29,22 +38,34 @@ public final class Outbound {
 
     private final int maxFrames;
     private final long maxBytes;
-    private final Runnable onWrite;
-    private final ArrayDeque<OutFrame> queue = new ArrayDeque<>();
-    private final Map<String, Map<Integer, Long>> positions = new HashMap<>();
+    private final IntConsumer onWritten;
+    private final ArrayDeque<OutFrame> queue = new ArrayDeque<>(8);
+    private final Map<String, Map<Integer, Long>> positions = new HashMap<>(4);
     private final List<Runnable> spaceWaiters = new CopyOnWriteArrayList<>();
-    private final AtomicInteger wip = new AtomicInteger();
+    // Guarded by this.
     private long bytes;
     private boolean finished;
-    /** Only touched by the draining thread (the wip loop). */
-    private boolean completed;
-    private volatile FluxSink<OutFrame> sink;
+    /** Handed to the loop's batch (or stopped on an unwritable channel) and not drained dry since. */
+    private boolean scheduled;
+    /** The socket is gone: nothing is written any more. */
+    private boolean abandoned;
+    /** Set once by {@link #attach}. */
+    private LoopBatch batch;
+    private Channel channel;
+    private Supplier<?> closeFrame;
+    // Only touched on the channel's event loop.
+    private ChannelPromise quiet;
+    /** The last drain stopped at an unwritable channel; the queue is not in its batch meanwhile. */
+    private boolean stalled;
+    private boolean closeWritten;
+    private boolean draining;
+    private boolean again;
 
-    /** @param onWrite called for every frame handed to the writer (a metric) */
-    public Outbound(int maxFrames, long maxBytes, Runnable onWrite) {
+    /** @param onWritten called with the number of frames each drain wrote (a metric) */
+    public Outbound(int maxFrames, long maxBytes, IntConsumer onWritten) {
         this.maxFrames = maxFrames;
         this.maxBytes = maxBytes;
-        this.onWrite = onWrite;
+        this.onWritten = onWritten;
     }
 
     public int maxFrames() {
@@ -55,8 +76,30 @@ public final class Outbound {
         return maxBytes;
     }
 
-    /** Queues a frame; false when the queue is full (the socket is lagging) or finished. */
+    /**
+     * Binds the queue to its socket; call once, on the channel's event loop. Frames offered before
+     * go out now. {@code closeFrame} makes the close frame written after the last frame.
+     */
+    public void attach(Channel channel, Supplier<?> closeFrame) {
+        LoopBatch loop = LoopBatch.of(channel.eventLoop());
+        // Write failures need no callback: a failed write closes the channel, which ends the socket.
+        quiet = new VoidChannelPromise(channel, false);
+        boolean wake;
+        synchronized (this) {
+            this.channel = channel;
+            this.closeFrame = closeFrame;
+            this.batch = loop;
+            wake = !scheduled && (finished || !queue.isEmpty());
+            scheduled |= wake;
+        }
+        if (wake) {
+            loop.add(this);
+        }
+    }
+
+    /** Queues a frame (with a reference of its own); false when the queue is full (the socket is lagging) or finished. */
     public boolean offer(OutFrame frame) {
+        LoopBatch wake;
         synchronized (this) {
             if (finished) {
                 return false;
@@ -64,10 +107,13 @@ public final class Outbound {
             if (queue.size() >= maxFrames || (bytes + frame.bytes() > maxBytes && !queue.isEmpty())) {
                 return false;
             }
-            queue.add(frame);
+            queue.add(frame.retain());
             bytes += frame.bytes();
+            wake = schedule();
         }
-        drain();
+        if (wake != null) {
+            wake.add(this);
+        }
         return true;
     }
 
@@ -99,18 +145,18 @@ public final class Outbound {
 
     /**
      * The last frames: no more offers are taken, what is queued is dropped if {@code discard}, and
-     * {@code last} — built from the resume points as they stand — goes out after whatever remains;
-     * then the flux completes.
+     * {@code last} — built from the resume points as they stand, owned by the queue from then on —
+     * goes out after whatever remains; then the close frame.
      */
     public void finish(boolean discard, Function<Map<String, Map<Integer, Long>>, OutFrame> last) {
+        LoopBatch wake;
         synchronized (this) {
             if (finished) {
                 return;
             }
             finished = true;
             if (discard) {
-                queue.clear();
-                bytes = 0;
+                clear();
             }
             Map<String, Map<Integer, Long>> resume = new TreeMap<>();
             positions.forEach((topic, p) -> resume.put(topic, Map.copyOf(p)));
@@ -119,70 +165,123 @@ public final class Outbound {
                 queue.add(frame);
                 bytes += frame.bytes();
             }
+            wake = schedule();
         }
         spaceWaiters.clear();
-        drain();
+        if (wake != null) {
+            wake.add(this);
+        }
+    }
+
+    /** The socket is gone: nothing more is written (not even the close frame), what is queued is dropped. */
+    public void abandon() {
+        synchronized (this) {
+            finished = true;
+            abandoned = true;
+            clear();
+        }
+        spaceWaiters.clear();
     }
 
     public synchronized boolean isFinished() {
         return finished;
     }
 
-    /**
-     * The frames to write, once; completes after {@link #finish}. Frames are handed over only
-     * against the writer's demand, so the sink needs no buffer of its own ({@code IGNORE}: the
-     * default {@code BUFFER} sink would allocate a 256-slot queue per socket that stays empty).
-     */
-    public Flux<OutFrame> flux() {
-        return Flux.create(s -> {
-            sink = s;
-            s.onRequest(n -> drain());
+    /** The channel's event loop, when the channel turned writable again: go on writing. */
+    public void onWritable() {
+        if (stalled) {
             drain();
-        }, FluxSink.OverflowStrategy.IGNORE);
+        }
     }
 
-    private void drain() {
-        if (wip.getAndIncrement() != 0) {
+    /** Under this lock: the batch to hand this queue to, or null when it is handed already (or not attached yet). */
+    private LoopBatch schedule() {
+        if (scheduled || batch == null) {
+            return null;
+        }
+        scheduled = true;
+        return batch;
+    }
+
+    /** Under this lock. */
+    private void clear() {
+        OutFrame frame;
+        while ((frame = queue.poll()) != null) {
+            frame.release();
+        }
+        bytes = 0;
+    }
+
+    /** On the channel's event loop only (the batch, {@link #onWritable}); a flush may call back in. */
+    void drain() {
+        if (draining) {
+            again = true;
             return;
         }
-        do {
-            FluxSink<OutFrame> s = sink;
-            if (s != null) {
-                boolean complete = false;
-                boolean room = false;
-                List<OutFrame> batch = new ArrayList<>();
-                synchronized (this) {
-                    long demand = s.requestedFromDownstream();
-                    while (demand-- > 0 && !queue.isEmpty()) {
-                        OutFrame frame = queue.poll();
-                        bytes -= frame.bytes();
-                        if (frame.isEvent()) {
-                            Map<Integer, Long> p = positions.get(frame.topic());
-                            if (p != null) {
-                                p.put(frame.partition(), frame.seq());
-                            }
-                        }
-                        batch.add(frame);
+        draining = true;
+        try {
+            do {
+                again = false;
+                drainOnce();
+            } while (again);
+        } finally {
+            draining = false;
+        }
+    }
+
+    private void drainOnce() {
+        Channel ch = channel;
+        stalled = false;
+        int written = 0;
+        boolean close = false;
+        while (true) {
+            OutFrame frame;
+            synchronized (this) {
+                if (!abandoned && !ch.isActive()) {
+                    // Closed under us; the socket's cleanup comes shortly.
+                    abandoned = true;
+                    finished = true;
+                    clear();
+                }
+                if (abandoned) {
+                    scheduled = false;
+                    break;
+                }
+                if (!ch.isWritable()) {
+                    stalled = true; // still scheduled, so offers do not hand it to the batch: onWritable goes on
+                    break;
+                }
+                frame = queue.poll();
+                if (frame == null) {
+                    scheduled = false;
+                    close = finished && !closeWritten;
+                    break;
+                }
+                bytes -= frame.bytes();
+                if (frame.isEvent()) {
+                    Map<Integer, Long> p = positions.get(frame.topic());
+                    if (p != null) {
+                        p.put(frame.partition(), frame.seq());
                     }
-                    if (finished && queue.isEmpty()) {
-                        complete = true;
-                    } else if (!batch.isEmpty() && !spaceWaiters.isEmpty()) {
-                        room = !finished && queue.size() <= maxFrames / 2 && bytes <= maxBytes / 2;
-                    }
-                }
-                for (OutFrame frame : batch) {
-                    onWrite.run();
-                    s.next(frame);
-                }
-                if (complete && !completed) {
-                    completed = true;
-                    s.complete();
-                }
-                if (room) {
-                    fireWaiters();
                 }
             }
-        } while (wip.decrementAndGet() != 0);
+            // The duplicate carries the queue's reference: the channel releases it once written.
+            ch.write(frame.isPing() ? WebSocketWire.ping() : frame.wire().duplicate(), quiet);
+            written++;
+        }
+        if (close) {
+            closeWritten = true;
+            ch.write(closeFrame.get(), quiet);
+        }
+        if (written > 0 || close) {
+            ch.flush();
+        }
+        if (written > 0) {
+            onWritten.accept(written);
+            if (!spaceWaiters.isEmpty() && hasRoom()) {
+                fireWaiters();
+            }
+        }
     }
 
     private void fireWaiters() {

@@ -116,12 +116,11 @@ final class TopicSubscription implements Fanout.Handle {
                 deliver(frame);
                 return;
             }
-            held.add(frame);
+            held.add(frame.retain());
             heldBytes += frame.bytes();
             if (held.size() > out.maxFrames() || heldBytes > out.maxBytes()) {
                 // The replay is far behind: let it run on to where the shared stream is now.
-                held.clear();
-                heldBytes = 0;
+                releaseHeld();
                 target = new TreeMap<>(upstreamPositions);
             }
         }
@@ -144,7 +143,12 @@ final class TopicSubscription implements Fanout.Handle {
                 // Beyond the hand-over point: the live side has (or will have) it. This partition is done.
                 delivered.merge(e.partition(), goal == null ? e.seq() - 1 : goal, Math::max);
             } else {
-                deliver(OutFrame.event(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq()));
+                OutFrame frame = OutFrame.event(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq());
+                try {
+                    deliver(frame);
+                } finally {
+                    frame.release();
+                }
             }
         } else if (line instanceof StreamLine.Gap g) {
             delivered.merge(g.partition(), g.to(), Math::max);
@@ -164,12 +168,27 @@ final class TopicSubscription implements Fanout.Handle {
         if (r != null) {
             r.dispose();
         }
-        for (OutFrame frame : pending) {
-            if (done) {
-                return;
+        OutFrame frame;
+        while ((frame = pending.poll()) != null) {
+            try {
+                if (!done) {
+                    deliver(frame);
+                }
+            } finally {
+                frame.release();
             }
-            deliver(frame);
         }
+    }
+
+    /** Under this lock: drops the held live events (and the references they keep). */
+    private void releaseHeld() {
+        if (held != null) {
+            OutFrame frame;
+            while ((frame = held.poll()) != null) {
+                frame.release();
+            }
+        }
+        heldBytes = 0;
     }
 
     private boolean behind() {
@@ -200,6 +219,7 @@ final class TopicSubscription implements Fanout.Handle {
     /** Under this lock: nothing more is delivered; the upstream forgets us outside the lock. */
     private void stop() {
         done = true;
+        releaseHeld();
         held = null;
         if (replay != null) {
             replay.dispose();

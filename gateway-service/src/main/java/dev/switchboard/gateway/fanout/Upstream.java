@@ -22,7 +22,7 @@ import java.util.TreeMap;
  *
  * <p>It opens without {@code after}, so delivery starts it at the current heads; its first line is
  * that position. From then on it keeps the position of the last line it saw, per partition, and
- * every event is encoded once into an {@link OutFrame} handed to each subscriber under this
+ * every event is framed once into an {@link OutFrame} handed to each subscriber under this
  * object's lock. Attaching a subscriber takes the same lock, so a subscriber attached at position
  * P gets exactly the events after P from here — the basis of the no-gap hand-over.
  *
@@ -117,15 +117,20 @@ final class Upstream {
     private void onLine(StreamLine line) {
         if (line instanceof StreamLine.EventLine e) {
             OutFrame frame = OutFrame.event(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq());
-            synchronized (this) {
-                Long last = positions == null ? null : positions.get(e.partition());
-                if (positions == null || (last != null && e.seq() <= last)) {
-                    return;
+            try {
+                synchronized (this) {
+                    Long last = positions == null ? null : positions.get(e.partition());
+                    if (positions == null || (last != null && e.seq() <= last)) {
+                        return;
+                    }
+                    positions.put(e.partition(), e.seq());
+                    for (TopicSubscription s : subscribers) {
+                        s.onLive(frame, positions);
+                    }
                 }
-                positions.put(e.partition(), e.seq());
-                for (TopicSubscription s : subscribers) {
-                    s.onLive(frame, positions);
-                }
+            } finally {
+                // Every queue that took the frame holds a reference of its own.
+                frame.release();
             }
         } else if (line instanceof StreamLine.Position p) {
             List<TopicSubscription> replays = new ArrayList<>();

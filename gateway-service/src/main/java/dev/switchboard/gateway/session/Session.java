@@ -15,10 +15,12 @@ import dev.switchboard.gateway.fanout.Outbound;
 import dev.switchboard.gateway.fanout.SubscriptionListener;
 import dev.switchboard.gateway.protocol.FrameException;
 import dev.switchboard.platform.problem.SwitchboardException;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.reactive.socket.CloseStatus;
-import org.springframework.web.reactive.socket.WebSocketMessage;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import tools.jackson.databind.JsonNode;
@@ -136,18 +138,19 @@ final class Session implements SubscriptionListener {
         lastSeen = System.nanoTime();
     }
 
-    Mono<Void> onMessage(WebSocketMessage message) {
+    /** A frame as Reactor Netty read it (continuations aggregated); valid only during this call. */
+    Mono<Void> onMessage(WebSocketFrame message) {
         context.sessions().framesIn.increment();
         if (closing.get()) {
             return Mono.empty();
         }
-        if (message.getType() != WebSocketMessage.Type.TEXT) {
-            if (message.getType() == WebSocketMessage.Type.BINARY) {
+        if (!(message instanceof TextWebSocketFrame text)) {
+            if (message instanceof BinaryWebSocketFrame) {
                 send(new ServerFrame.Error(null, ErrorCode.INVALID_REQUEST, "Frames are JSON text frames.", null));
             }
             return Mono.empty();
         }
-        int size = message.getPayload().readableByteCount();
+        int size = text.content().readableBytes();
         if (size > context.properties().maxFrameBytes()) {
             close(new ServerFrame.Error(null, ErrorCode.PAYLOAD_TOO_LARGE,
                     "A frame may have at most " + context.properties().maxFrameBytes() + " bytes.", null), CloseCodes.FRAME_TOO_LARGE);
@@ -155,7 +158,7 @@ final class Session implements SubscriptionListener {
         }
         ClientFrame frame;
         try {
-            frame = context.codec().decode(message.getPayloadAsText());
+            frame = context.codec().decode(text.text());
         } catch (FrameException e) {
             if (!connectSeen.get()) {
                 return unauthenticated(e.id(), "The first frame must be a valid connect frame.");
@@ -422,7 +425,10 @@ final class Session implements SubscriptionListener {
 
     /** Queues a frame; a full queue means this socket is lagging. */
     void send(ServerFrame frame) {
-        if (!outbound.offer(OutFrame.text(context.codec().encode(frame))) && !outbound.isFinished()) {
+        OutFrame out = OutFrame.text(context.codec().encode(frame));
+        boolean queued = outbound.offer(out);
+        out.release();
+        if (!queued && !outbound.isFinished()) {
             lagging();
         }
     }
@@ -496,7 +502,7 @@ final class Session implements SubscriptionListener {
     /** When the socket is gone: leave every topic, give the connection slot back. */
     void cleanup() {
         closing.set(true);
-        outbound.finish(true, r -> null);
+        outbound.abandon();
         terminated.tryEmitEmpty();
         synchronized (subscriptions) {
             subscriptions.values().forEach(Subscription::cancel);

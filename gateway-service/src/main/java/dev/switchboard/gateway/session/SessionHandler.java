@@ -3,33 +3,40 @@ package dev.switchboard.gateway.session;
 import dev.switchboard.gateway.auth.ClientTokens;
 import dev.switchboard.gateway.config.WebSocketProperties;
 import dev.switchboard.gateway.fanout.Fanout;
+import dev.switchboard.gateway.fanout.Outbound;
 import dev.switchboard.gateway.protocol.FrameCodec;
 import dev.switchboard.gateway.rest.DeliveryClient;
 import dev.switchboard.registryclient.RegistryClient;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.socket.WebSocketHandler;
-import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
-import org.springframework.web.reactive.socket.CloseStatus;
-import org.springframework.web.reactive.socket.WebSocketMessage;
 import org.springframework.web.reactive.socket.WebSocketSession;
 import reactor.core.publisher.Mono;
+import reactor.netty.http.server.HttpServerResponse;
+import reactor.netty.http.websocket.WebsocketInbound;
+import reactor.netty.http.websocket.WebsocketOutbound;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * {@code /v1/ws}: one {@link Session} per connection, run as three parts raced against each other,
- * all inside the publisher returned here:
+ * {@code /v1/ws}: one {@link Session} per connection, run as two parts raced against each other,
+ * both inside the publisher returned here:
  * <ul>
  *   <li>inbound — frames read with bounded concurrency ({@code maxInflight}); reading stops while
- *       that many requests are in progress, so a flooding client is held back by TCP;</li>
- *   <li>outbound — the session's bounded queue, written by this one writer as fast as the socket
- *       takes it; when the session closes, its last frames go out, then the close frame, and the
- *       connection ends when the peer answers it (inbound completes);</li>
+ *       that many requests are in progress, so a flooding client is held back by TCP; it ends when
+ *       the connection does (after the closing handshake, or when it breaks);</li>
  *   <li>the cut — once the session decided to close, {@code closeTimeout} after which the connection
  *       is cut even if the peer does not read.</li>
  * </ul>
- * Whichever ends first ends the connection; then the session's subscriptions are detached. The
- * connect deadline, pings and the idle check are driven by {@link Sessions}' one clock for all
- * sockets ({@link Session#tick}), which costs no timer per socket.
+ * The outbound side is no publisher: the session's {@link Outbound} writes straight to the socket's
+ * channel on its event loop, and when the session closes, its last frames go out, then the close
+ * frame; the connection ends when the peer answers it ({@link CloseHandshake}), which ends inbound.
+ * Whichever part ends first ends the connection; then the session's subscriptions are detached and
+ * its queue dropped. The connect deadline, pings and the idle check are driven by {@link Sessions}'
+ * one clock for all sockets ({@link Session#tick}), which costs no timer per socket.
+ *
+ * <p>Spring's {@code WebSocketSession} is not used: {@link GatewayUpgradeStrategy} hands the
+ * socket's Reactor Netty ends to {@link #handle(WebsocketInbound, WebsocketOutbound)}.
  */
 @Component
 class SessionHandler implements WebSocketHandler {
@@ -43,44 +50,31 @@ class SessionHandler implements WebSocketHandler {
         this.context = new SessionContext(properties, codec, tokens, registry, delivery, fanout, sessions, json);
     }
 
-    /**
-     * The close frame, as the last message of the socket's one writer, without closing the TCP
-     * connection. Reactor Netty's own close ({@code WebSocketSession.close}) closes the channel as
-     * soon as the frame is written; a peer that still has frames to read then answers their pings
-     * into a closed socket and gets a reset, and its kernel drops every frame it has not read — the
-     * {@code reconnect} included. Written as an ordinary frame, the close waits for the peer's
-     * reply, which ends the connection (Reactor Netty closes it on the peer's close frame). Spring
-     * writes a message's native Netty frame as it is, which is how a close frame gets through its
-     * message API.
-     */
-    static WebSocketMessage closeMessage(WebSocketSession ws, CloseStatus status) {
-        return new WebSocketMessage(WebSocketMessage.Type.BINARY, ws.bufferFactory().wrap(new byte[0]),
-                new CloseWebSocketFrame(status.getCode(), status.getReason()));
-    }
-
     @Override
     public Mono<Void> handle(WebSocketSession ws) {
+        return Mono.error(new IllegalStateException("/v1/ws is upgraded by " + GatewayUpgradeStrategy.class.getSimpleName()));
+    }
+
+    /** On the channel's event loop, once the handshake is done. */
+    Mono<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
+        Channel channel = channel(in);
+        forgetHandshakeHeaders(in, out);
         Session session = new Session(context);
         WebSocketProperties properties = context.properties();
-        Mono<Void> inbound = ws.receive()
+        // The close frame is written as the queue's last frame without closing the TCP connection (see CloseHandshake).
+        session.outbound().attach(channel, () -> new CloseWebSocketFrame(session.closeStatus().getCode(), session.closeStatus().getReason()));
+        CloseHandshake.watch(channel, session.outbound());
+        Mono<Void> inbound = in.aggregateFrames(properties.nettyMaxFrameBytes())
+                .receiveFrames()
                 .doOnNext(m -> session.touch())
                 .flatMap(session::onMessage, properties.maxInflight())
                 .onErrorResume(e -> Mono.empty())
                 .then();
-        Mono<Void> outbound = ws.send(session.outbound().flux().map(frame -> frame.isPing()
-                        ? ws.pingMessage(factory -> factory.wrap(new byte[0]))
-                        // Wraps the frame's shared bytes: no per-socket encoding or copy.
-                        : new WebSocketMessage(WebSocketMessage.Type.TEXT, ws.bufferFactory().wrap(frame.utf8())))
-                        .concatWith(Mono.fromSupplier(() -> closeMessage(ws, session.closeStatus()))))
-                // The closing handshake: keep reading until the peer answers the close (inbound completes),
-                // so that its last pongs do not hit a closed socket, whose reset would make the peer's
-                // kernel discard the frames it has not read yet — the reconnect frame among them.
-                .then(Mono.never());
         // The connect deadline and the pings run off one shared clock (Sessions), not a timer per socket.
         Mono<Void> cut = session.terminated().then(Mono.delay(properties.closeTimeout()))
-                .then(Mono.defer(() -> ws.close(session.closeStatus())));
+                .then(Mono.defer(() -> out.sendClose(session.closeStatus().getCode(), session.closeStatus().getReason())));
         return Mono.fromRunnable(() -> context.sessions().opened(session))
-                .then(Mono.firstWithSignal(inbound, outbound, cut))
+                .then(Mono.firstWithSignal(inbound, cut))
                 .onErrorResume(e -> Mono.empty())
                 .doFinally(s -> {
                     if (log.isDebugEnabled()) {
@@ -89,5 +83,22 @@ class SessionHandler implements WebSocketHandler {
                     session.cleanup();
                     context.sessions().closed(session);
                 });
+    }
+
+    /**
+     * Reactor Netty keeps the upgrade request's headers and the 101's for the connection's whole life
+     * (about 2 KiB a socket); the handshake is done and nothing reads them any more.
+     */
+    private static void forgetHandshakeHeaders(WebsocketInbound in, WebsocketOutbound out) {
+        in.headers().clear();
+        if (out instanceof HttpServerResponse response) {
+            response.responseHeaders().clear();
+        }
+    }
+
+    private static Channel channel(WebsocketInbound in) {
+        Channel[] channel = new Channel[1];
+        in.withConnection(c -> channel[0] = c.channel());
+        return channel[0];
     }
 }

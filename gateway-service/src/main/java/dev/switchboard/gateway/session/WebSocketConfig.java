@@ -10,8 +10,6 @@ import org.springframework.web.reactive.config.WebFluxConfigurer;
 import org.springframework.web.reactive.handler.SimpleUrlHandlerMapping;
 import org.springframework.web.reactive.socket.server.WebSocketService;
 import org.springframework.web.reactive.socket.server.support.HandshakeWebSocketService;
-import org.springframework.web.reactive.socket.server.upgrade.ReactorNettyRequestUpgradeStrategy;
-import reactor.netty.http.server.WebsocketServerSpec;
 
 import java.util.List;
 import java.util.Map;
@@ -51,8 +49,6 @@ class WebSocketConfig implements WebFluxConfigurer {
 
     @Override
     public WebSocketService getWebSocketService() {
-        int max = properties.nettyMaxFrameBytes();
-        return new HandshakeWebSocketService(new ReactorNettyRequestUpgradeStrategy(
-                () -> WebsocketServerSpec.builder().maxFramePayloadLength(max)));
+        return new HandshakeWebSocketService(new GatewayUpgradeStrategy(properties.nettyMaxFrameBytes()));
     }
 }
