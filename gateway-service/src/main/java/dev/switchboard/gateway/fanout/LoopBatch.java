@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Queue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -49,7 +50,12 @@ final class LoopBatch implements Runnable {
     void add(Outbound out) {
         ready.offer(out);
         if (!scheduled.get() && scheduled.compareAndSet(false, true)) {
-            loop.execute(this);
+            try {
+                loop.execute(this);
+            } catch (RejectedExecutionException e) {
+                // The loop is shutting down, and its channels with it: their sessions drop their queues as they end.
+                log.debug("event loop {} refused a drain", loop);
+            }
         }
     }
 
