@@ -44,7 +44,7 @@ class GatewayWebSocketIntegrationTests {
                 "--switchboard.gateway.websocket.idle-timeout=15s",
                 "--switchboard.gateway.websocket.max-frame-bytes=16384",
                 "--switchboard.gateway.websocket.queue-frames=128",
-                "--switchboard.gateway.websocket.queue-bytes=524288",
+                "--switchboard.gateway.websocket.queue-bytes=1048576",
                 "--switchboard.gateway.websocket.upstream-linger=300ms",
                 "--switchboard.gateway.websocket.shutdown-jitter=2s",
                 "--switchboard.gateway.websocket.connection-report-interval=300ms",
