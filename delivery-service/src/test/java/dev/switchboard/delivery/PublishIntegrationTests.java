@@ -176,6 +176,58 @@ class PublishIntegrationTests {
     }
 
     @Test
+    void aSmallBatchOverSeveralPartitionsIsWrittenInOneStatementWithEachPartitionsSeqs() throws Exception {
+        declare("acme", "small", 4);
+        double before = commits("one-statement");
+        StringBuilder batch = new StringBuilder("[");
+        for (int i = 0; i < 12; i++) {
+            // Quotes, backslashes, JSON punctuation and non-ASCII text survive the statement's text arrays.
+            batch.append(i == 0 ? "" : ",").append("{\"id\":\"m-").append(i).append("\",\"type\":\"t\",\"partitionkey\":\"k-")
+                    .append(i % 5).append("\",\"data\":{\"i\":").append(i).append(",\"q\":\"a\\\"b\\\\c,{é😀}\"}}");
+        }
+        batch.append("]");
+        web.post().uri(events("acme", "small")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json")).bodyValue(batch.toString())
+                .exchange().expectStatus().isCreated();
+        assertThat(commits("one-statement")).isEqualTo(before + 1);
+        int total = 0;
+        for (int p = 0; p < 4; p++) {
+            total += storedSeqsAreGapFree("acme", "small", p);
+        }
+        assertThat(total).isEqualTo(12);
+        try (Connection c = TestDatabase.get().openConnection(); Statement s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT e.partition, e.seq, e.id, e.envelope, d.partition AS dp, d.seq AS ds"
+                    + " FROM delivery.events e JOIN delivery.dedup d USING (tenant_id, topic, id)"
+                    + " WHERE e.tenant_id = 'acme' AND e.topic = 'small'");
+            int rows = 0;
+            while (rs.next()) {
+                rows++;
+                JsonNode envelope = JSON.readTree(rs.getString("envelope"));
+                assertThat(envelope.get("seq").asLong()).isEqualTo(rs.getLong("seq")).isEqualTo(rs.getLong("ds"));
+                assertThat(envelope.get("partition").asInt()).isEqualTo(rs.getInt("partition")).isEqualTo(rs.getInt("dp"));
+                assertThat(envelope.get("id").asString()).isEqualTo(rs.getString("id"));
+                assertThat(envelope.get("data").get("q").asString()).isEqualTo("a\"b\\c,{é😀}");
+            }
+            assertThat(rows).isEqualTo(12);
+        }
+        // The same batch again: every event a duplicate with its original seq, nothing stored twice.
+        web.post().uri(events("acme", "small")).header("Authorization", TOKEN)
+                .contentType(MediaType.parseMediaType("application/cloudevents-batch+json")).bodyValue(batch.toString())
+                .exchange().expectStatus().is2xxSuccessful()
+                .expectBody(String.class).value(text -> {
+                    JsonNode results = JSON.readTree(text).get("results");
+                    assertThat(results).hasSize(12);
+                    results.forEach(r -> assertThat(r.get("duplicate").asBoolean()).isTrue());
+                });
+        assertThat(rows("acme", "small")).isEqualTo(12);
+    }
+
+    private double commits(String way) {
+        Counter c = meters.find("switchboard.delivery.commit.attempts").tags("way", way, "outcome", "committed").counter();
+        return c == null ? 0 : c.count();
+    }
+
+    @Test
     void anIdWhoseDedupWindowHasPassedIsStoredAgainEvenBeforeItsKeyIsPruned() throws Exception {
         declare("acme", "window", 1);
         String body = "{\"id\":\"w-1\",\"type\":\"t\",\"data\":{\"n\":1}}";
