@@ -56,6 +56,8 @@ public final class BenchMain {
     static final int DEFAULT_PLATFORM_WARMUP_SECONDS = 120;
     /** Steps the platform warm-up goes on by while the JIT is still busy. */
     static final Duration WARMUP_STEP = Duration.ofSeconds(20);
+    /** Warmed up = the C2 compiler took at most this share of the platform's CPU over the last step. */
+    static final double MAX_COMPILER_SHARE = 0.10;
 
     private final Map<String, String> env;
     private final Report report = new Report();
@@ -188,21 +190,12 @@ public final class BenchMain {
             while (warmedUp.compareTo(platformWarmupMax) < 0) {
                 Map<String, Double> before = Machine.threadGroupCpuSeconds(platform.pid());
                 new BatchPublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(64, Duration.ZERO, WARMUP_STEP);
-                Map<String, Double> after = Machine.threadGroupCpuSeconds(platform.pid());
-                double all = 0;
-                double c2 = 0;
-                for (Map.Entry<String, Double> e : after.entrySet()) {
-                    double d = e.getValue() - before.getOrDefault(e.getKey(), 0.0);
-                    all += d;
-                    if (e.getKey().startsWith("C2 Compiler")) {
-                        c2 += d;
-                    }
-                }
+                double c2 = Machine.compilerShare(before, Machine.threadGroupCpuSeconds(platform.pid()));
                 warmedUp = warmedUp.plus(WARMUP_STEP);
-                if (all <= 0 || c2 <= 0.10 * all) {
+                if (c2 <= MAX_COMPILER_SHARE) {
                     break;
                 }
-                say(String.format(Locale.ROOT, "    the C2 compiler still took %.0f %% of the platform's CPU: %d s more", 100 * c2 / all,
+                say(String.format(Locale.ROOT, "    the C2 compiler still took %.0f %% of the platform's CPU: %d s more", 100 * c2,
                         WARMUP_STEP.toSeconds()));
             }
             platformWarmedUp = warmedUp;

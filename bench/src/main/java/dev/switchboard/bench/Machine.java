@@ -63,6 +63,20 @@ final class Machine {
         }
     }
 
+    /** The C2 compiler threads' share of a JVM's CPU between two {@link #threadGroupCpuSeconds} readings (0 when it used none). */
+    static double compilerShare(Map<String, Double> before, Map<String, Double> after) {
+        double all = 0;
+        double c2 = 0;
+        for (Map.Entry<String, Double> e : after.entrySet()) {
+            double d = e.getValue() - before.getOrDefault(e.getKey(), 0.0);
+            all += d;
+            if (e.getKey().startsWith("C2 Compiler")) {
+                c2 += d;
+            }
+        }
+        return all <= 0 ? 0 : c2 / all;
+    }
+
     /**
      * CPU seconds so far of a process's threads, grouped by thread name without its number
      * ({@code webflux-http-epoll-3} → {@code webflux-http-epoll}), from /proc/PID/task/TID/stat

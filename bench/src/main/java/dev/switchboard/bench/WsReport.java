@@ -52,6 +52,8 @@ final class WsReport {
     final double maxP99;
     String command = "bench/ws.sh";
     String switchboardPublishing = "–";
+    /** How long Switchboard was warmed up before round 1, when it was (null: only the fixed warm-up). */
+    String switchboardWarmup;
     String date;
 
     WsReport(List<Integer> rates, int subscribers, double minShare, double maxP99) {
