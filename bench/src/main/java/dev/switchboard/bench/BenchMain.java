@@ -41,6 +41,7 @@ public final class BenchMain {
               SWITCHBOARD_BENCH_PLATFORM_WARMUP_MAX_SECONDS  the warm-up goes on in 20 s steps while the C2 compiler takes over 10 % of the platform's CPU, up to this in all, default 300
               SWITCHBOARD_BENCH_SECONDS        measured seconds per (b)/(c) point, default 10
               SWITCHBOARD_BENCH_RAW_SECONDS    measured seconds per (a) method, default 5
+              SWITCHBOARD_BENCH_RAW_ROUNDS     rounds of all (a) methods; the median round is reported, default 3
               SWITCHBOARD_BENCH_DOCS           report file, default docs/benchmarks.md; "-" to only print
               SWITCHBOARD_BENCH_WORK_DIR       work folder (platform log and data), default a new temp folder
             """;
@@ -110,6 +111,7 @@ public final class BenchMain {
         Duration warmup = Duration.ofSeconds(ints("SWITCHBOARD_BENCH_WARMUP_SECONDS", "3", 0, 30).get(0));
         Duration measure = Duration.ofSeconds(ints("SWITCHBOARD_BENCH_SECONDS", "10", 1, 60).get(0));
         Duration rawMeasure = Duration.ofSeconds(ints("SWITCHBOARD_BENCH_RAW_SECONDS", "5", 1, 60).get(0));
+        int rawRounds = ints("SWITCHBOARD_BENCH_RAW_ROUNDS", "3", 1, 9).get(0);
         Duration platformWarmup = Duration.ofSeconds(ints("SWITCHBOARD_BENCH_PLATFORM_WARMUP_SECONDS",
                 String.valueOf(DEFAULT_PLATFORM_WARMUP_SECONDS), 0, 600).get(0));
         Duration platformWarmupMax = Duration.ofSeconds(ints("SWITCHBOARD_BENCH_PLATFORM_WARMUP_MAX_SECONDS",
@@ -148,12 +150,22 @@ public final class BenchMain {
         RawPostgres raw = new RawPostgres(database, events, Duration.ofSeconds(1), rawMeasure);
         raw.createScratchTables();
         report.envelopeBytes = raw.averageEnvelopeBytes();
-        say("(a) raw PostgreSQL, " + rawMeasure.toSeconds() + " s per method ...");
-        report.raw.add(sayRaw(raw.multiRowInsert(1)));
-        report.raw.add(sayRaw(raw.multiRowInsert(8)));
-        report.raw.add(sayRaw(raw.copy()));
-        report.raw.add(sayRaw(raw.serverTransaction(100)));
-        report.raw.add(sayRaw(raw.serverTransaction(1000)));
+        say("(a) raw PostgreSQL, " + rawRounds + " round(s) of " + rawMeasure.toSeconds() + " s per method ...");
+        List<List<RawPostgres.Result>> rounds = new ArrayList<>();
+        for (int round = 1; round <= rawRounds; round++) {
+            List<RawPostgres.Result> results = new ArrayList<>();
+            results.add(sayRaw(raw.multiRowInsert(1)));
+            results.add(sayRaw(raw.multiRowInsert(8)));
+            results.add(sayRaw(raw.copy()));
+            results.add(sayRaw(raw.serverTransaction(100)));
+            results.add(sayRaw(raw.serverTransaction(1000)));
+            rounds.add(results);
+        }
+        for (int m = 0; m < rounds.get(0).size(); m++) {
+            int method = m;
+            RawPostgres.Result first = rounds.get(0).get(m);
+            report.raw.add(new RawPostgres.Summary(first.method(), first.connections(), rounds.stream().map(r -> r.get(method)).toList()));
+        }
         raw.reset();
 
         say("starting the platform (" + jar + ") ...");
@@ -261,7 +273,8 @@ public final class BenchMain {
         report.facts.add(String.format(Locale.ROOT, "Platform: `java %s-jar %s` (registry, delivery, gateway in one JVM), ready in %.1f s; %s",
                 javaOptions.isEmpty() ? "" : String.join(" ", javaOptions) + " ", jar.getFileName(), startSeconds, stopped)
                 + (configDir == null ? "" : "; config overrides from " + configDir + ": " + configFiles(configDir)));
-        report.facts.add("Durations: (a) 1 s warm-up + " + rawMeasure.toSeconds() + " s per method; platform warm-up "
+        report.facts.add("Durations: (a) " + rawRounds + " round(s) of all methods, each 1 s warm-up + " + rawMeasure.toSeconds()
+                + " s; platform warm-up "
                 + platformWarmedUp.toSeconds() + " s batched (64 producers; " + platformWarmup.toSeconds()
                 + " s, then 20 s steps while the C2 compiler took over 10 % of the platform's CPU, at most "
                 + platformWarmupMax.toSeconds() + " s) + 5 s single at 200/s; (b) " + warmup.toSeconds()
@@ -289,19 +302,24 @@ public final class BenchMain {
         }
     }
 
-    /** (b) at its best against (a)'s 100-row INSERT on one connection, the issue's 50 % target. */
+    /** (b) at its best against (a)'s 100-row INSERT on one connection (its median round), the issue's 50 % target. */
     private String target() {
         double best = report.batches.stream().mapToDouble(BatchPublish.Point::eventsPerSecond).max().orElse(Double.NaN);
-        double insert = report.raw.stream().filter(r -> r.method().startsWith("100-row INSERT") && r.connections() == 1)
-                .mapToDouble(RawPostgres.Result::rowsPerSecond).findFirst().orElse(Double.NaN);
-        double insert8 = report.raw.stream().filter(r -> r.method().startsWith("100-row INSERT") && r.connections() == 8)
-                .mapToDouble(RawPostgres.Result::rowsPerSecond).findFirst().orElse(Double.NaN);
-        double ratio = best / insert;
+        RawPostgres.Summary insert = rawSummary(1);
+        RawPostgres.Summary insert8 = rawSummary(8);
+        double ratio = best / insert.rowsPerSecond();
         boolean allCommitted = report.verifications.stream().allMatch(v -> v.head() == v.acknowledged());
-        return String.format(Locale.ROOT, "**Target**: (b) at its best %s events/s ÷ (a) 100-row INSERT on one connection %s rows/s = "
-                        + "**%.0f %%** (target ≥ 50 %%: %s; against 8 connections' %s rows/s: %.0f %%); acknowledged = committed: %s.",
-                Report.num(best), Report.num(insert), 100 * ratio, ratio >= 0.5 ? "**met**" : "**not met**",
-                Report.num(insert8), 100 * best / insert8, allCommitted ? "yes" : "**no** (see above)");
+        return String.format(Locale.ROOT, "**Target**: (b) at its best %s events/s ÷ (a) 100-row INSERT on one connection %s rows/s "
+                        + "(median of %d rounds) = **%.0f %%** (target ≥ 50 %%: %s; against its highest round, %s rows/s: %.0f %%; "
+                        + "against 8 connections' %s rows/s: %.0f %%); acknowledged = committed: %s.",
+                Report.num(best), Report.num(insert.rowsPerSecond()), insert.rounds().size(), 100 * ratio,
+                ratio >= 0.5 ? "**met**" : "**not met**", Report.num(insert.max()), 100 * best / insert.max(),
+                Report.num(insert8.rowsPerSecond()), 100 * best / insert8.rowsPerSecond(), allCommitted ? "yes" : "**no** (see above)");
+    }
+
+    private RawPostgres.Summary rawSummary(int connections) {
+        return report.raw.stream().filter(r -> r.method().startsWith("100-row INSERT") && r.connections() == connections)
+                .findFirst().orElseThrow();
     }
 
     /** Where the platform's CPU went during (b) and (c), by thread group: a profile without a profiler. */

@@ -40,6 +40,39 @@ final class RawPostgres {
         }
     }
 
+    /**
+     * One method over several rounds: the median round (the rate reported and compared with), and
+     * the lowest and highest. The rate of one method moves a lot between runs on this machine (the
+     * 1-connection INSERT gave 44k–106k rows/s on 2026-12-01, the slow ones often the first method
+     * of a run), so one sample says little.
+     */
+    record Summary(String method, int connections, List<Result> rounds) {
+
+        Summary {
+            rounds = rounds.stream().sorted(java.util.Comparator.comparingDouble(Result::rowsPerSecond)).toList();
+        }
+
+        Result median() {
+            return rounds.get((rounds.size() - 1) / 2);
+        }
+
+        double rowsPerSecond() {
+            return median().rowsPerSecond();
+        }
+
+        double machineBusyPercent() {
+            return median().machineBusyPercent();
+        }
+
+        double min() {
+            return rounds.get(0).rowsPerSecond();
+        }
+
+        double max() {
+            return rounds.get(rounds.size() - 1).rowsPerSecond();
+        }
+    }
+
     private final PgUrl database;
     private final Events events;
     private final Duration warmup;

@@ -28,7 +28,7 @@ final class Report {
     }
 
     final List<String> facts = new ArrayList<>();
-    final List<RawPostgres.Result> raw = new ArrayList<>();
+    final List<RawPostgres.Summary> raw = new ArrayList<>();
     final List<BatchPublish.Point> batches = new ArrayList<>();
     final List<FixedRatePublish.Point> rates = new ArrayList<>();
     final List<Verification> verifications = new ArrayList<>();
@@ -49,10 +49,11 @@ final class Report {
         md.append("**(a) Raw PostgreSQL** over JDBC, scratch tables shaped like `delivery.events`/`dedup`/`partitions`, envelopes of ")
                 .append(envelopeBytes).append(" bytes (what the server stores for a ").append(Events.EVENT_BYTES)
                 .append("-byte event), every statement or transaction committed:\n\n");
-        md.append("| method | connections | rows/s | machine busy |\n|---|---:|---:|---:|\n");
-        for (RawPostgres.Result r : raw) {
+        md.append("| method | connections | rows/s (median round) | lowest–highest round | rounds | machine busy |\n|---|---:|---:|---:|---:|---:|\n");
+        for (RawPostgres.Summary r : raw) {
             md.append("| ").append(r.method()).append(" | ").append(r.connections()).append(" | ")
-                    .append(num(r.rowsPerSecond())).append(" | ").append(pct(r.machineBusyPercent())).append(" |\n");
+                    .append(num(r.rowsPerSecond())).append(" | ").append(num(r.min())).append("–").append(num(r.max())).append(" | ")
+                    .append(r.rounds().size()).append(" | ").append(pct(r.machineBusyPercent())).append(" |\n");
         }
         md.append('\n');
 

@@ -138,9 +138,9 @@ public final class WsBenchMain {
                 try (WsLoad load = new WsLoad(s.wire(), s.url())) {
                     requireSubscribers(load, subscribers, s);
                     load.run(50, Duration.ZERO, warmup, drain, s.cpu(), null);
-                    if (s instanceof WsSystem.Switchboard) {
-                        report.switchboardWarmup = warmUntilCompiled(load, s, rates, warmup, warmupMax, drain);
-                    }
+                }
+                if (s instanceof WsSystem.Switchboard) {
+                    report.switchboardWarmup = warmUntilCompiled(s, subscribers, rates, warmup, warmupMax, drain);
                 }
             }
         }
@@ -251,18 +251,23 @@ public final class WsBenchMain {
     /**
      * Switchboard runs on a JVM: its numbers mean steady state only once the JIT has compiled the
      * paths the rates take (a run on 2026-12-01 still had C2 at 21 % of the platform's CPU during the
-     * rounds after the fixed warm-up). Goes on in 20 s steps, through the rates in turn, while the C2
+     * rounds after the fixed warm-up). Goes on in 20 s steps, through the rates in turn and each with
+     * fresh subscribers (as every round connects its own), while the C2
      * compiler threads take more than 10 % of the platform's CPU, until {@code max} in all. Returns
      * the whole warm-up and the compiler's share in its last step, for the report.
      */
-    private static String warmUntilCompiled(WsLoad load, WsSystem s, List<Integer> rates, Duration fixed, Duration max,
+    private static String warmUntilCompiled(WsSystem s, int subscribers, List<Integer> rates, Duration fixed, Duration max,
                                             Duration drain) throws Exception {
         Duration done = fixed;
         double c2 = Double.NaN;
         for (int step = 0; done.compareTo(max) < 0; step++) {
             int rate = rates.get(step % rates.size());
             Map<String, Double> before = Machine.threadGroupCpuSeconds(s.pid());
-            load.run(rate, Duration.ZERO, BenchMain.WARMUP_STEP, drain, s.cpu(), null);
+            // Fresh subscribers each step, as each round has: their connect and subscribe paths get compiled too.
+            try (WsLoad load = new WsLoad(s.wire(), s.url())) {
+                requireSubscribers(load, subscribers, s);
+                load.run(rate, Duration.ZERO, BenchMain.WARMUP_STEP, drain, s.cpu(), null);
+            }
             c2 = Machine.compilerShare(before, Machine.threadGroupCpuSeconds(s.pid()));
             done = done.plus(BenchMain.WARMUP_STEP);
             say(String.format(Locale.ROOT, "    %d s more at %d/s: the C2 compiler took %.0f %% of the platform's CPU", BenchMain.WARMUP_STEP.toSeconds(),
