@@ -77,6 +77,22 @@ public class EventWriter {
     static final int ONE_STATEMENT_MAX_EVENTS = 16;
     private static final String ONE_STATEMENT = "one-statement";
 
+    /**
+     * Locks the partition rows (sorted: every transaction locks them in the same order) and adds the
+     * counts to their heads, inserting a partition's row on its first event.
+     */
+    private static final String LOCKED = """
+            locked AS (
+              INSERT INTO partitions (tenant_id, topic, partition, head)
+              SELECT * FROM unnest(:tenants::text[], :topics::text[], :partitions::int[], :counts::bigint[])
+              ORDER BY 1, 2, 3
+              ON CONFLICT (tenant_id, topic, partition) DO UPDATE SET head = partitions.head + EXCLUDED.head
+              RETURNING tenant_id, topic, partition, head)""";
+
+    /** The new heads, each NOTIFYed (sent by PostgreSQL only on commit). */
+    private static final String NOTIFY_HEADS = "SELECT tenant_id, topic, partition, head, pg_notify(:channel, "
+            + HeadNotifier.PAYLOAD_SQL + ") AS notified FROM locked";
+
     /** How the next attempt of a group runs, after what the previous one ran into. */
     private enum Mode {
         /** Seqs predicted when this instance knows the heads, else lock first; dedup keys by COPY. */
@@ -213,19 +229,6 @@ public class EventWriter {
      */
     private Mono<long[]> lockAndWrite(SeqLanes.Ticket ticket, List<PendingEvent> events, List<Integer> fresh) {
         TreeMap<PartitionKey, Integer> counts = counts(events, fresh);
-        int p = counts.size();
-        String[] tenants = new String[p];
-        String[] topics = new String[p];
-        Integer[] partitions = new Integer[p];
-        Long[] added = new Long[p];
-        int k = 0;
-        for (Map.Entry<PartitionKey, Integer> entry : counts.entrySet()) {
-            tenants[k] = entry.getKey().tenant();
-            topics[k] = entry.getKey().topic();
-            partitions[k] = entry.getKey().partition();
-            added[k] = (long) entry.getValue();
-            k++;
-        }
         int n = fresh.size();
         String[] eventTenants = new String[n];
         String[] eventTopics = new String[n];
@@ -256,13 +259,7 @@ public class EventWriter {
             tails[j] = new String(e.envelope().tail(), StandardCharsets.UTF_8);
         }
         return ticket.turn()
-                .then(db.sql("""
-                                WITH locked AS (
-                                  INSERT INTO partitions (tenant_id, topic, partition, head)
-                                  SELECT * FROM unnest(:tenants::text[], :topics::text[], :partitions::int[], :counts::bigint[])
-                                  ORDER BY 1, 2, 3
-                                  ON CONFLICT (tenant_id, topic, partition) DO UPDATE SET head = partitions.head + EXCLUDED.head
-                                  RETURNING tenant_id, topic, partition, head),
+                .then(newHeads(locking("WITH " + LOCKED + ",\n" + """
                                 fresh AS (
                                   SELECT r.tenant_id, r.topic, r.partition, l.head - r.below_head AS seq, r.id,
                                          r.accepted_at, r.expires_at, r.dedup_until, r.envelope_head, r.envelope_tail
@@ -282,12 +279,7 @@ public class EventWriter {
                                   INSERT INTO events (tenant_id, topic, partition, seq, id, accepted_at, expires_at, envelope)
                                   SELECT tenant_id, topic, partition, seq, id, accepted_at, expires_at, envelope_head || seq || envelope_tail
                                   FROM fresh)
-                                SELECT tenant_id, topic, partition, head, pg_notify(:channel, %s) AS notified
-                                FROM locked""".formatted(HeadNotifier.PAYLOAD_SQL))
-                        .bind("tenants", tenants)
-                        .bind("topics", topics)
-                        .bind("partitions", partitions)
-                        .bind("counts", added)
+                                """ + NOTIFY_HEADS, counts)
                         .bind("eventTenants", eventTenants)
                         .bind("eventTopics", eventTopics)
                         .bind("eventPartitions", eventPartitions)
@@ -297,13 +289,7 @@ public class EventWriter {
                         .bind("expires", expires)
                         .bind("dedupUntil", dedupUntil)
                         .bind("heads", heads)
-                        .bind("tails", tails)
-                        .bind("channel", HeadNotifier.CHANNEL)
-                        .map((Readable row) -> Map.entry(
-                                new PartitionKey(row.get("tenant_id", String.class), row.get("topic", String.class), row.get("partition", Integer.class)),
-                                row.get("head", Long.class)))
-                        .all()
-                        .collectMap(Map.Entry::getKey, Map.Entry::getValue)
+                        .bind("tails", tails))
                         .onErrorMap(EventWriter::isUniqueViolation, e -> new DedupRace()))
                 .map(newHeads -> {
                     ticket.locked(newHeads);
@@ -396,7 +382,11 @@ public class EventWriter {
         if (fresh.isEmpty()) {
             return Mono.just(Map.of());
         }
-        TreeMap<PartitionKey, Integer> counts = counts(events, fresh);
+        return newHeads(locking("WITH " + LOCKED + "\n" + NOTIFY_HEADS, counts(events, fresh)));
+    }
+
+    /** A statement with {@link #LOCKED}, its partitions and counts bound. */
+    private DatabaseClient.GenericExecuteSpec locking(String sql, TreeMap<PartitionKey, Integer> counts) {
         int n = counts.size();
         String[] tenants = new String[n];
         String[] topics = new String[n];
@@ -410,22 +400,17 @@ public class EventWriter {
             added[k] = (long) entry.getValue();
             k++;
         }
-        // ORDER BY makes every transaction lock partition rows in the same order.
-        return db.sql("""
-                        WITH locked AS (
-                          INSERT INTO partitions (tenant_id, topic, partition, head)
-                          SELECT * FROM unnest(:tenants::text[], :topics::text[], :partitions::int[], :counts::bigint[])
-                          ORDER BY 1, 2, 3
-                          ON CONFLICT (tenant_id, topic, partition) DO UPDATE SET head = partitions.head + EXCLUDED.head
-                          RETURNING tenant_id, topic, partition, head)
-                        SELECT tenant_id, topic, partition, head,
-                               pg_notify(:channel, %s) AS notified
-                        FROM locked""".formatted(HeadNotifier.PAYLOAD_SQL))
+        return db.sql(sql)
                 .bind("tenants", tenants)
                 .bind("topics", topics)
                 .bind("partitions", partitions)
                 .bind("counts", added)
-                .bind("channel", HeadNotifier.CHANNEL)
+                .bind("channel", HeadNotifier.CHANNEL);
+    }
+
+    /** The rows of {@link #NOTIFY_HEADS}: each locked partition's new head. */
+    private static Mono<Map<PartitionKey, Long>> newHeads(DatabaseClient.GenericExecuteSpec statement) {
+        return statement
                 .map((Readable row) -> Map.entry(
                         new PartitionKey(row.get("tenant_id", String.class), row.get("topic", String.class), row.get("partition", Integer.class)),
                         row.get("head", Long.class)))
