@@ -44,6 +44,9 @@ import java.util.function.Supplier;
  * other than expected under the lock, or a seq some other transaction already wrote) rolls the group
  * back and runs it again lock-first. So the row lock is held for two round trips and the commit, not
  * for the writes, and the log is gap-free whichever way a group went.</li>
+ * <li>A small group that goes lock-first (a lone publish, mostly) is one statement in its own
+ * transaction: its CTEs lock the rows, take the seqs from the new heads and write, so the same rules
+ * hold in one round trip.</li>
  * <li>A group is first tried optimistically: no look-up, its dedup keys go in by COPY. Any key
  * already there — a duplicate committed earlier, one committed by a racing transaction (PostgreSQL
  * waits for the racer to finish first), or a key whose window has passed but which is not yet
@@ -74,7 +77,7 @@ public class EventWriter {
      * COMMIT). That is the lone publish of a quiet topic, whose latency is all round trips and the
      * commit. Bigger groups go by COPY, which the driver encodes far more cheaply than arrays.
      */
-    static final int ONE_STATEMENT_MAX_EVENTS = 16;
+    private static final int ONE_STATEMENT_MAX_EVENTS = 16;
     private static final String ONE_STATEMENT = "one-statement";
 
     /**
