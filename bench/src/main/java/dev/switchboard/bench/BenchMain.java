@@ -198,19 +198,14 @@ public final class BenchMain {
                     + SMOKE_TOPIC + ", not reported) ...");
             new BatchPublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(64, Duration.ZERO, platformWarmup);
             // Steady state means compiled: on a busy machine the fixed warm-up may not get there.
-            Duration warmedUp = platformWarmup;
-            while (warmedUp.compareTo(platformWarmupMax) < 0) {
-                Map<String, Double> before = Machine.threadGroupCpuSeconds(platform.pid());
-                new BatchPublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(64, Duration.ZERO, WARMUP_STEP);
-                double c2 = Machine.compilerShare(before, Machine.threadGroupCpuSeconds(platform.pid()));
-                warmedUp = warmedUp.plus(WARMUP_STEP);
-                if (c2 <= MAX_COMPILER_SHARE) {
-                    break;
-                }
-                say(String.format(Locale.ROOT, "    the C2 compiler still took %.0f %% of the platform's CPU: %d s more", 100 * c2,
-                        WARMUP_STEP.toSeconds()));
-            }
-            platformWarmedUp = warmedUp;
+            platformWarmedUp = warmUntilCompiled(platform.pid(), platformWarmup, platformWarmupMax,
+                    step -> new BatchPublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(64, Duration.ZERO, WARMUP_STEP),
+                    (step, c2) -> {
+                        if (c2 > MAX_COMPILER_SHARE) {
+                            say(String.format(Locale.ROOT, "    the C2 compiler still took %.0f %% of the platform's CPU: %d s more", 100 * c2,
+                                    WARMUP_STEP.toSeconds()));
+                        }
+                    }).total();
             new FixedRatePublish(platform.gateway(), SMOKE_TOPIC, publishKey, events, probe).run(200, Duration.ZERO, Duration.ofSeconds(5));
             if (!autovacuum) {
                 // Without autovacuum nothing ever gathers statistics on delivery's fresh tables, and the
@@ -300,6 +295,42 @@ public final class BenchMain {
             rs.next();
             return rs.getString(1);
         }
+    }
+
+    /** One step of a warm-up; {@code index} counts from 0. */
+    @FunctionalInterface
+    interface WarmupStep {
+        void run(int index) throws Exception;
+    }
+
+    /** @param total the whole warm-up; @param lastCompilerShare C2's share of the JVM's CPU in the last step (NaN: no step ran) */
+    record Warmup(Duration total, double lastCompilerShare) {
+    }
+
+    /**
+     * Steady state means compiled: after a fixed warm-up of {@code done}, runs {@link #WARMUP_STEP}
+     * steps while the C2 compiler threads of JVM {@code pid} take more than {@link #MAX_COMPILER_SHARE}
+     * of its CPU, until {@code max} in all. {@code onStep} hears each step's index and C2 share.
+     */
+    static Warmup warmUntilCompiled(long pid, Duration done, Duration max, WarmupStep step, StepReport onStep) throws Exception {
+        double c2 = Double.NaN;
+        for (int index = 0; done.compareTo(max) < 0; index++) {
+            Map<String, Double> before = Machine.threadGroupCpuSeconds(pid);
+            step.run(index);
+            c2 = Machine.compilerShare(before, Machine.threadGroupCpuSeconds(pid));
+            done = done.plus(WARMUP_STEP);
+            onStep.accept(index, c2);
+            if (c2 <= MAX_COMPILER_SHARE) {
+                break;
+            }
+        }
+        return new Warmup(done, c2);
+    }
+
+    /** What a warm-up step measured. */
+    @FunctionalInterface
+    interface StepReport {
+        void accept(int index, double compilerShare);
     }
 
     /** (b) at its best against (a)'s 100-row INSERT on one connection (its median round), the 50 % target. */

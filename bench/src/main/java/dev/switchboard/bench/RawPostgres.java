@@ -14,6 +14,7 @@ import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -49,7 +50,7 @@ final class RawPostgres {
     record Summary(String method, int connections, List<Result> rounds) {
 
         Summary {
-            rounds = rounds.stream().sorted(java.util.Comparator.comparingDouble(Result::rowsPerSecond)).toList();
+            rounds = rounds.stream().sorted(Comparator.comparingDouble(Result::rowsPerSecond)).toList();
         }
 
         Result median() {

@@ -258,26 +258,17 @@ public final class WsBenchMain {
      */
     private static String warmUntilCompiled(WsSystem s, int subscribers, List<Integer> rates, Duration fixed, Duration max,
                                             Duration drain) throws Exception {
-        Duration done = fixed;
-        double c2 = Double.NaN;
-        for (int step = 0; done.compareTo(max) < 0; step++) {
-            int rate = rates.get(step % rates.size());
-            Map<String, Double> before = Machine.threadGroupCpuSeconds(s.pid());
+        BenchMain.Warmup warmup = BenchMain.warmUntilCompiled(s.pid(), fixed, max, step -> {
             // Fresh subscribers each step, as each round has: their connect and subscribe paths get compiled too.
             try (WsLoad load = new WsLoad(s.wire(), s.url())) {
                 requireSubscribers(load, subscribers, s);
-                load.run(rate, Duration.ZERO, BenchMain.WARMUP_STEP, drain, s.cpu(), null);
+                load.run(rates.get(step % rates.size()), Duration.ZERO, BenchMain.WARMUP_STEP, drain, s.cpu(), null);
             }
-            c2 = Machine.compilerShare(before, Machine.threadGroupCpuSeconds(s.pid()));
-            done = done.plus(BenchMain.WARMUP_STEP);
-            say(String.format(Locale.ROOT, "    %d s more at %d/s: the C2 compiler took %.0f %% of the platform's CPU", BenchMain.WARMUP_STEP.toSeconds(),
-                    rate, 100 * c2));
-            if (c2 <= BenchMain.MAX_COMPILER_SHARE) {
-                break;
-            }
-        }
+        }, (step, c2) -> say(String.format(Locale.ROOT, "    %d s more at %d/s: the C2 compiler took %.0f %% of the platform's CPU",
+                BenchMain.WARMUP_STEP.toSeconds(), rates.get(step % rates.size()), 100 * c2)));
+        double c2 = warmup.lastCompilerShare();
         return String.format(Locale.ROOT, "%d s (%d s at 50/s, then 20 s steps through the rates while the C2 compiler took over 10 %% of its CPU, at most %d s)%s",
-                done.toSeconds(), fixed.toSeconds(), max.toSeconds(),
+                warmup.total().toSeconds(), fixed.toSeconds(), max.toSeconds(),
                 Double.isNaN(c2) ? "" : String.format(Locale.ROOT, "; C2's share in the last step: %.0f %%", 100 * c2));
     }
 

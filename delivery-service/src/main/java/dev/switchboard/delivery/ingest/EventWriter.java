@@ -78,7 +78,6 @@ public class EventWriter {
      * commit. Bigger groups go by COPY, which the driver encodes far more cheaply than arrays.
      */
     private static final int ONE_STATEMENT_MAX_EVENTS = 16;
-    private static final String ONE_STATEMENT = "one-statement";
 
     /**
      * Locks the partition rows (sorted: every transaction locks them in the same order) and adds the
@@ -152,10 +151,8 @@ public class EventWriter {
         }
         SeqLanes.Ticket ticket = lanes.issue(counts(events, candidates), keys, mode == Mode.FAST);
         Mono<List<PublishResult>> work;
-        String way = mode == Mode.LOOK_UP ? "look-up"
-                : ticket.predicted() ? "predicted"
-                : candidates.size() <= ONE_STATEMENT_MAX_EVENTS ? ONE_STATEMENT
-                : "lock-first";
+        boolean oneStatement = mode != Mode.LOOK_UP && !ticket.predicted() && candidates.size() <= ONE_STATEMENT_MAX_EVENTS;
+        String way = mode == Mode.LOOK_UP ? "look-up" : ticket.predicted() ? "predicted" : oneStatement ? "one-statement" : "lock-first";
         if (mode == Mode.LOOK_UP) {
             work = findCommittedDuplicates(events, candidates).flatMap(committed -> {
                 List<Integer> fresh = candidates.stream()
@@ -175,7 +172,7 @@ public class EventWriter {
                     .flatMap(heads -> ticket.locked(heads)
                             ? Mono.just(results(events, firstIndex, Map.of(), seqs))
                             : Mono.error(new SeqMismatch()));
-        } else if (way.equals(ONE_STATEMENT)) {
+        } else if (oneStatement) {
             work = lockAndWrite(ticket, events, candidates)
                     .map(seqs -> results(events, firstIndex, Map.of(), seqs));
         } else {
@@ -183,7 +180,7 @@ public class EventWriter {
                     .map(seqs -> results(events, firstIndex, Map.of(), seqs));
         }
         // One statement is its own transaction (autocommit): no BEGIN and COMMIT round trips.
-        Mono<List<PublishResult>> transaction = way.equals(ONE_STATEMENT) ? work : tx.transactional(work);
+        Mono<List<PublishResult>> transaction = oneStatement ? work : tx.transactional(work);
         // Dedup keys an earlier group of this instance still holds: wait for it, so it never waits for us.
         return ticket.keysFree()
                 .then(transaction)
