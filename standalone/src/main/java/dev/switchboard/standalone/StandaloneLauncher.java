@@ -5,6 +5,7 @@ import dev.switchboard.standalone.DataFolder.Secret;
 import org.springframework.boot.logging.LogLevel;
 import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.context.ConfigurableApplicationContext;
+import reactor.netty.resources.LoopResources;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -26,10 +27,14 @@ import java.util.List;
  */
 public final class StandaloneLauncher {
 
+    private static final Duration LOOPS_SHUTDOWN = Duration.ofSeconds(2);
+
     private final Settings settings;
     private final List<ServiceDescriptor> services;
     private final PrintStream out;
     private final DataFolder dataFolder;
+    /** Under every service; disposed once the last has closed. */
+    private final LoopResources loops = SharedJvm.newLoops();
 
     // Guarded by this: what runs, so the shutdown hook can stop it in reverse order.
     private final List<ConfigurableApplicationContext> running = new ArrayList<>();
@@ -87,7 +92,7 @@ public final class StandaloneLauncher {
             int port = settings.port(service);
             out.println("Starting " + service.name() + " on port " + port + " ...");
             String[] serviceArgs = ServiceArguments.of(service, port, settings.bindAddress(), shared, args);
-            ConfigurableApplicationContext context = SharedJvm.prepare(service.application().get()).run(serviceArgs);
+            ConfigurableApplicationContext context = SharedJvm.prepare(service.application().get(), loops).run(serviceArgs);
             synchronized (this) {
                 if (stopped) {
                     context.close();
@@ -133,6 +138,11 @@ public final class StandaloneLauncher {
             } catch (RuntimeException e) {
                 System.err.println("Could not stop " + context.getId() + ": " + describe(e));
             }
+        }
+        try {
+            loops.disposeLater(Duration.ZERO, LOOPS_SHUTDOWN).block(LOOPS_SHUTDOWN.plusSeconds(1));
+        } catch (RuntimeException e) {
+            System.err.println("Could not stop the event loops: " + describe(e));
         }
         if (db != null) {
             try {

@@ -4,6 +4,7 @@ import dev.switchboard.registry.RegistryApplication;
 import dev.switchboard.testsupport.TestDatabase;
 import org.junit.jupiter.api.Test;
 import org.springframework.context.ConfigurableApplicationContext;
+import reactor.netty.resources.LoopResources;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,7 +24,8 @@ class DemoTenantIntegrationTests {
     void createsTheDemoTenantAndItsTopicPatternOnceAndLeavesThemAloneAfterwards() throws Exception {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
-        try (ConfigurableApplicationContext registry = SharedJvm.prepare(RegistryApplication.application()).run(
+        LoopResources loops = SharedJvm.newLoops();
+        try (ConfigurableApplicationContext registry = SharedJvm.prepare(RegistryApplication.application(), loops).run(
                 "--server.port=0", "--server.address=127.0.0.1",
                 "--switchboard.database.url=" + TestDatabase.get().createDatabase("sbdemo").toUriString(),
                 "--switchboard.registry.admin-token=" + ADMIN_TOKEN,
@@ -39,6 +41,8 @@ class DemoTenantIntegrationTests {
 
             assertThat(demo.ensure()).isEqualTo("tenant 'demo' with topics demo.> (already there)");
             assertThat(new DemoTenant(url, "wrong-token").ensure()).startsWith("could not prepare the demo tenant");
+        } finally {
+            loops.dispose();
         }
     }
 

@@ -8,9 +8,11 @@ import dev.switchboard.platform.problem.SwitchboardException;
 import io.netty.channel.ChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.http.client.ReactorResourceFactory;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.client.ClientResponse;
@@ -44,12 +46,18 @@ public class DeliveryClient {
     private final GatewayProperties properties;
     private final JsonMapper json;
 
-    DeliveryClient(WebClient.Builder builder, GatewayProperties properties, JsonMapper json) {
+    DeliveryClient(WebClient.Builder builder, GatewayProperties properties, JsonMapper json,
+                   ObjectProvider<ReactorResourceFactory> resources) {
         HttpClient http = HttpClient.create(ConnectionProvider.builder("delivery")
                         .maxConnections(500)
                         .pendingAcquireMaxCount(10_000)
                         .build())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis());
+        ReactorResourceFactory factory = resources.getIfAvailable();
+        if (factory != null) {
+            // The server's own event loops: a forward opened from a request's loop stays on it.
+            http = http.runOn(factory.getLoopResources());
+        }
         this.web = builder.clone()
                 .baseUrl(properties.deliveryUrl())
                 .clientConnector(new ReactorClientHttpConnector(http))
