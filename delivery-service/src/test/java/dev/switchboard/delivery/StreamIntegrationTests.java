@@ -204,21 +204,34 @@ class StreamIntegrationTests {
     }
 
     @Test
-    void aSweepPrunesMoreExpiredDedupKeysThanOneBatchHolds() throws Exception {
+    void aSweepPrunesEveryExpiredDedupKeyWhereverItLiesAndNoLiveOne() throws Exception {
         declare("pruned", TopicSettings.DEFAULT_RETENTION, null);
         WebClient client = client(port);
-        publish(client, "pruned", "{\"id\":\"live\",\"type\":\"t\",\"data\":1}").block(Duration.ofSeconds(10));
-        // 12,000 keys whose window has passed: more than two of retention's 5,000-key batches.
+        Long first = publish(client, "pruned", "{\"id\":\"live\",\"type\":\"t\",\"data\":1}").block(Duration.ofSeconds(10));
+        // 29,700 keys whose window has passed and 3,300 live ones among them, over more pages than
+        // one prune statement reads, and some of another tenant's.
         try (java.sql.Connection c = TestDatabase.get().openConnection(); java.sql.Statement s = c.createStatement()) {
             s.executeUpdate("INSERT INTO delivery.dedup (tenant_id, topic, id, partition, seq, expires_at) "
-                    + "SELECT 'acme', 'pruned', 'old-' || g, 0, g, now() - interval '1 minute' FROM generate_series(1, 12000) g");
+                    + "SELECT 'acme', 'pruned', 'old-' || g, 0, g, CASE WHEN g % 10 = 0 THEN now() + interval '1 hour' "
+                    + "ELSE now() - interval '1 minute' END FROM generate_series(1, 33000) g");
+            s.executeUpdate("INSERT INTO delivery.dedup (tenant_id, topic, id, partition, seq, expires_at) "
+                    + "SELECT 'other', 'elsewhere', 'old-' || g, 0, g, now() - interval '1 second' FROM generate_series(1, 3000) g");
+            try (java.sql.ResultSet r = s.executeQuery("SELECT pg_relation_size('delivery.dedup') / 8192")) {
+                r.next();
+                assertThat(r.getLong(1)).as("pages of dedup").isGreaterThan(256);
+            }
         }
         StepVerifier.create(retention.sweep()).expectNextCount(1).verifyComplete();
         try (java.sql.Connection c = TestDatabase.get().openConnection(); java.sql.Statement s = c.createStatement();
-             java.sql.ResultSet r = s.executeQuery("SELECT count(*) FROM delivery.dedup WHERE tenant_id = 'acme' AND topic = 'pruned'")) {
+             java.sql.ResultSet r = s.executeQuery("SELECT count(*) FILTER (WHERE tenant_id = 'acme' AND topic = 'pruned'), "
+                     + "count(*) FILTER (WHERE expires_at <= now()) FROM delivery.dedup WHERE topic IN ('pruned', 'elsewhere')")) {
             r.next();
-            assertThat(r.getLong(1)).as("only the live key is left").isEqualTo(1);
+            assertThat(r.getLong(1)).as("the live keys are left, and only they").isEqualTo(1 + 3300);
+            assertThat(r.getLong(2)).as("expired keys, of either tenant").isZero();
         }
+        // the published key is still there: the same id again is a duplicate, answered with the first seq
+        Long again = publish(client, "pruned", "{\"id\":\"live\",\"type\":\"t\",\"data\":1}").block(Duration.ofSeconds(10));
+        assertThat(again).isEqualTo(first);
     }
 
     @Test

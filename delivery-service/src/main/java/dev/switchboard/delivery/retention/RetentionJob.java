@@ -23,12 +23,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Removes events past their topic's retention, and expired events, in bounded batches that walk
  * each partition from its oldest seq: every statement touches at most {@code retentionBatch} rows
  * through the primary key, never the whole table, and never takes the partition row lock longer
- * than one short UPDATE, so publishing carries on. Also prunes dedup keys whose window has passed.
+ * than one short UPDATE, so publishing carries on. Also prunes dedup keys whose window has passed
+ * ({@link #pruneDedup()}).
  *
  * <p>{@code partitions.first_seq} records how far retention has gone, so a reader asking for older
  * seqs is told that its resume point is gone instead of silently skipping. A topic deleted from the
@@ -40,7 +42,12 @@ public class RetentionJob implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(RetentionJob.class);
     private static final int PARTITIONS_PER_RUN = 1000;
     private static final int ROUNDS_PER_PARTITION = 20;
-    private static final int DEDUP_ROUNDS_PER_TENANT = 100;
+    /** Consecutive dedup pages one prune statement reads (2 MiB). */
+    private static final int DEDUP_PAGES_PER_STATEMENT = 256;
+    /** Rows of the dedup table a sweep reads per row inserted since the previous sweep. */
+    private static final int DEDUP_READS_PER_WRITE = 4;
+    /** Fewest dedup pages a sweep reads (8 MiB): a small table is read whole every sweep. */
+    static final long DEDUP_MIN_PAGES_PER_SWEEP = 1024;
 
     private final DatabaseClient db;
     private final RegistryClient registry;
@@ -49,6 +56,10 @@ public class RetentionJob implements SmartLifecycle {
     private final MultiGauge retained;
     private volatile Disposable running;
     private volatile PartitionRow resumeAfter = BEGINNING;
+    /** The dedup page the next prune starts at. */
+    private final AtomicLong dedupCursor = new AtomicLong();
+    /** PostgreSQL's count of rows ever inserted into dedup at the previous sweep; -1 before the first. */
+    private final AtomicLong dedupInserted = new AtomicLong(-1);
 
     RetentionJob(DatabaseClient db, RegistryClient registry, DeliveryProperties properties, MeterRegistry meters) {
         this.db = db;
@@ -163,26 +174,70 @@ public class RetentionJob implements SmartLifecycle {
     }
 
     /**
-     * Expired dedup keys, per tenant in bounded batches, batch after batch while batches come back
-     * full (up to {@link #DEDUP_ROUNDS_PER_TENANT} per sweep): one batch per sweep deleted fewer keys
-     * than a busy tenant writes in that time. (An expired key left behind is harmless — a publish with
-     * its id takes it over — it only takes room.)
+     * Expired dedup keys, found by walking the table's pages in order rather than through an index
+     * on {@code expires_at}. That index cost every publish a second B-tree insert per key (2–4 µs of
+     * PostgreSQL CPU per event, measured with {@code INSERT … SELECT}; dropping it took the batched
+     * publish benchmark from 60k to 72k events/s) to serve a background job that can as well read the
+     * rows where they lie. Each statement deletes the expired keys among
+     * {@value #DEDUP_PAGES_PER_STATEMENT} consecutive pages (a TID range scan: no index, sequential
+     * reads); a cursor carries the walk from sweep to sweep and wraps at the table's end.
+     *
+     * <p>The pace follows the writes: a sweep reads {@value #DEDUP_READS_PER_WRITE} rows per row
+     * inserted since the previous sweep (PostgreSQL's own counter, so every instance's publishes
+     * count; each instance walks on its own), and at least {@value #DEDUP_MIN_PAGES_PER_SWEEP}
+     * pages, so a small table is read whole every sweep. In a steady state a full pass then takes
+     * a little over a quarter of the keys' window, an expired key waits at most that long, and the
+     * table holds about a seventh more keys than are live. An expired key not yet removed is
+     * harmless: a publish with its id takes it over; it only takes room.
      */
     private Mono<Void> pruneDedup() {
-        return db.sql("SELECT DISTINCT tenant_id FROM partitions LIMIT 10000")
-                .map((Readable r) -> r.get("tenant_id", String.class))
-                .all()
-                .concatMap(tenant -> deleteExpiredKeys(tenant)
-                        .expand(n -> n >= properties.retentionBatch() ? deleteExpiredKeys(tenant) : Mono.empty())
-                        .take(DEDUP_ROUNDS_PER_TENANT))
-                .then();
+        return db.sql("""
+                        SELECT s.n_tup_ins, s.n_live_tup, pg_relation_size(s.relid) / current_setting('block_size')::bigint AS pages
+                        FROM pg_stat_user_tables s WHERE s.relid = 'dedup'::regclass""")
+                .map((Readable r) -> new DedupTable(r.get("n_tup_ins", Long.class), r.get("n_live_tup", Long.class),
+                        r.get("pages", Long.class)))
+                .one()
+                .flatMap(table -> walkDedup(dedupCursor.get(), dedupPagesToWalk(table), table.pages()));
     }
 
-    private Mono<Long> deleteExpiredKeys(String tenant) {
+    /** Deletes expired keys {@value #DEDUP_PAGES_PER_STATEMENT} pages at a time from {@code from}, for {@code pages} pages, wrapping at the end. */
+    private Mono<Void> walkDedup(long from, long pages, long tablePages) {
+        if (pages <= 0) {
+            return Mono.empty();
+        }
+        long start = from < tablePages ? from : 0;
+        long end = start + DEDUP_PAGES_PER_STATEMENT;
+        return deleteExpiredKeys(start, end).then(Mono.defer(() -> {
+            dedupCursor.set(end);
+            return walkDedup(end, pages - DEDUP_PAGES_PER_STATEMENT, tablePages);
+        }));
+    }
+
+    private long dedupPagesToWalk(DedupTable table) {
+        long previous = dedupInserted.getAndSet(table.inserted());
+        long inserted = previous < 0 || table.inserted() < previous ? 0 : table.inserted() - previous;
+        return dedupPagesToWalk(inserted, table.liveRows(), table.pages());
+    }
+
+    /**
+     * Pages a sweep walks: {@code inserted} rows (since the previous sweep) times the read factor, in
+     * pages of the table's present density; at least the minimum, at most the whole table.
+     */
+    static long dedupPagesToWalk(long inserted, long liveRows, long pages) {
+        double rowsPerPage = pages > 0 && liveRows > 0 ? Math.max((double) liveRows / pages, 1) : 1;
+        long walk = (long) Math.ceil(DEDUP_READS_PER_WRITE * inserted / rowsPerPage);
+        return Math.min(Math.max(walk, DEDUP_MIN_PAGES_PER_SWEEP), Math.max(pages, 1));
+    }
+
+    private record DedupTable(long inserted, long liveRows, long pages) {
+    }
+
+    private Mono<Long> deleteExpiredKeys(long fromPage, long toPage) {
         return db.sql("""
-                        DELETE FROM dedup WHERE tenant_id = :tenant AND (topic, id) IN (
-                          SELECT topic, id FROM dedup WHERE tenant_id = :tenant AND expires_at <= now() LIMIT :n)""")
-                .bind("tenant", tenant).bind("n", properties.retentionBatch())
+                        DELETE FROM dedup
+                        WHERE ctid >= format('(%s,0)', CAST(:from AS bigint))::tid AND ctid < format('(%s,0)', CAST(:to AS bigint))::tid
+                          AND expires_at <= now()""")
+                .bind("from", fromPage).bind("to", toPage)
                 .fetch().rowsUpdated();
     }
 
