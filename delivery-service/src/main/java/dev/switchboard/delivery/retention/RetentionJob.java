@@ -48,6 +48,8 @@ public class RetentionJob implements SmartLifecycle {
     private static final int DEDUP_READS_PER_WRITE = 4;
     /** Fewest dedup pages a sweep reads (8 MiB): a small table is read whole every sweep. */
     static final long DEDUP_MIN_PAGES_PER_SWEEP = 1024;
+    /** Longest pause between two prune statements of a sweep. */
+    private static final Duration DEDUP_MAX_PAUSE = Duration.ofMillis(100);
 
     private final DatabaseClient db;
     private final RegistryClient registry;
@@ -180,7 +182,8 @@ public class RetentionJob implements SmartLifecycle {
      * publish benchmark from 60k to 72k events/s) to serve a background job that can as well read the
      * rows where they lie. Each statement deletes the expired keys among
      * {@value #DEDUP_PAGES_PER_STATEMENT} consecutive pages (a TID range scan: no index, sequential
-     * reads); a cursor carries the walk from sweep to sweep and wraps at the table's end.
+     * reads); a cursor carries the walk from sweep to sweep and wraps at the table's end, and the
+     * statements of one sweep are spread over half the sweep interval ({@link #dedupPause}).
      *
      * <p>The pace follows the writes: a sweep reads {@value #DEDUP_READS_PER_WRITE} rows per row
      * inserted since the previous sweep (PostgreSQL's own counter, so every instance's publishes
@@ -197,11 +200,25 @@ public class RetentionJob implements SmartLifecycle {
                 .map((Readable r) -> new DedupTable(r.get("n_tup_ins", Long.class), r.get("n_live_tup", Long.class),
                         r.get("pages", Long.class)))
                 .one()
-                .flatMap(table -> walkDedup(dedupCursor.get(), dedupPagesToWalk(table), table.pages()));
+                .flatMap(table -> {
+                    long pages = dedupPagesToWalk(table);
+                    return walkDedup(dedupCursor.get(), pages, table.pages(), dedupPause(pages));
+                });
     }
 
-    /** Deletes expired keys {@value #DEDUP_PAGES_PER_STATEMENT} pages at a time from {@code from}, for {@code pages} pages, wrapping at the end. */
-    private Mono<Void> walkDedup(long from, long pages, long tablePages) {
+    /**
+     * The pause between two prune statements: the walk spread over half the sweep interval, so a
+     * big table is not read in one burst that takes the CPU from publishes; at most
+     * {@link #DEDUP_MAX_PAUSE}, so a small walk ends soon.
+     */
+    private Duration dedupPause(long pages) {
+        long statements = Math.max(1, (pages + DEDUP_PAGES_PER_STATEMENT - 1) / DEDUP_PAGES_PER_STATEMENT);
+        Duration spread = properties.retentionInterval().dividedBy(2 * statements);
+        return spread.compareTo(DEDUP_MAX_PAUSE) < 0 ? spread : DEDUP_MAX_PAUSE;
+    }
+
+    /** Deletes expired keys {@value #DEDUP_PAGES_PER_STATEMENT} pages at a time from {@code from}, for {@code pages} pages, wrapping at the end, pausing between statements. */
+    private Mono<Void> walkDedup(long from, long pages, long tablePages, Duration pause) {
         if (pages <= 0) {
             return Mono.empty();
         }
@@ -209,7 +226,9 @@ public class RetentionJob implements SmartLifecycle {
         long end = start + DEDUP_PAGES_PER_STATEMENT;
         return deleteExpiredKeys(start, end).then(Mono.defer(() -> {
             dedupCursor.set(end);
-            return walkDedup(end, pages - DEDUP_PAGES_PER_STATEMENT, tablePages);
+            long left = pages - DEDUP_PAGES_PER_STATEMENT;
+            return left <= 0 ? Mono.<Void>empty()
+                    : Mono.delay(pause).then(walkDedup(end, left, tablePages, pause));
         }));
     }
 
