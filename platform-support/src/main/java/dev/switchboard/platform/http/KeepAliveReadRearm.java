@@ -23,8 +23,8 @@ import reactor.netty.http.server.HttpServer;
  * synchronously (a 401, a 404, a liveness probe), the drained queue never asks for another read: the
  * connection stays open, the client's next request on it is never read, and it hangs until the
  * client's own timeout. Our services call each other over pooled keep-alive connections, so one such
- * connection in a pool stalls a later publish or lookup; the registry's integration tests met it as a
- * request that got no answer in 30 s.
+ * connection in a pool stalls a later publish or lookup. (A registry integration test whose request
+ * got no answer in 30 s, right after a synchronous liveness probe, fits this.)
  *
  * <p>This handler, placed after Reactor Netty's traffic handler, hears the same "exchange ended"
  * event. After the traffic handler's own follow-up work has run, it asks for a read if no exchange
