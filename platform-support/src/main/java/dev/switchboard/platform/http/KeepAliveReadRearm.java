@@ -4,7 +4,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPipeline;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import reactor.netty.NettyPipeline;
 import reactor.netty.channel.ChannelOperations;
@@ -38,12 +37,7 @@ public final class KeepAliveReadRearm implements NettyServerCustomizer {
 
     @Override
     public HttpServer apply(HttpServer server) {
-        return server.doOnChannelInit((observer, channel, remoteAddress) -> {
-            ChannelPipeline pipeline = channel.pipeline();
-            if (pipeline.get(NettyPipeline.HttpTrafficHandler) != null && pipeline.get(HANDLER) == null) {
-                pipeline.addAfter(NettyPipeline.HttpTrafficHandler, HANDLER, REARM);
-            }
-        });
+        return ServerPipeline.addAfter(server, NettyPipeline.HttpTrafficHandler, HANDLER, REARM);
     }
 
     @ChannelHandler.Sharable

@@ -1,9 +1,9 @@
 package dev.switchboard.registry.api;
 
+import dev.switchboard.platform.http.ServerPipeline;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpRequest;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import org.springframework.stereotype.Component;
@@ -27,12 +27,7 @@ class RequestTargetEscaper implements NettyServerCustomizer {
 
     @Override
     public HttpServer apply(HttpServer server) {
-        return server.doOnChannelInit((observer, channel, remoteAddress) -> {
-            ChannelPipeline pipeline = channel.pipeline();
-            if (pipeline.get(NettyPipeline.HttpCodec) != null && pipeline.get(HANDLER) == null) {
-                pipeline.addAfter(NettyPipeline.HttpCodec, HANDLER, ESCAPER);
-            }
-        });
+        return ServerPipeline.addAfter(server, NettyPipeline.HttpCodec, HANDLER, ESCAPER);
     }
 
     /** {@code uri} with every unsafe character percent-encoded; the same instance when there is none. */

@@ -1,0 +1,26 @@
+package dev.switchboard.platform.http;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
+import reactor.netty.http.server.HttpServer;
+
+/** Handlers of our own in a Reactor Netty server's connection pipelines. */
+public final class ServerPipeline {
+
+    private ServerPipeline() {
+    }
+
+    /**
+     * {@code server} with {@code handler} placed after Reactor Netty's {@code existing} handler on
+     * every new connection that has one (an HTTP/1.1 connection has its codec and traffic handler;
+     * other protocols may not), once.
+     */
+    public static HttpServer addAfter(HttpServer server, String existing, String name, ChannelHandler handler) {
+        return server.doOnChannelInit((observer, channel, remoteAddress) -> {
+            ChannelPipeline pipeline = channel.pipeline();
+            if (pipeline.get(existing) != null && pipeline.get(name) == null) {
+                pipeline.addAfter(existing, name, handler);
+            }
+        });
+    }
+}
