@@ -29,8 +29,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * A PostgreSQL server of its own (zonky's binaries, Linux and macOS) whose cluster lives in the
  * data folder and survives restarts: it is initialised on the first start only and never cleaned.
- * It listens on localhost with trust authentication, so it is for one person's machine; anything
- * shared gets {@code SWITCHBOARD_DATABASE_URL}.
+ * It listens on localhost with trust authentication, so it is for one machine (development and
+ * small installs); anything shared gets {@code SWITCHBOARD_DATABASE_URL}. Every commit is durable
+ * ({@code fsync}, {@code synchronous_commit} and {@code full_page_writes} on), as on a real server.
  */
 final class EmbeddedDatabase implements AutoCloseable {
 
@@ -73,8 +74,12 @@ final class EmbeddedDatabase implements AutoCloseable {
                     .setPort(port)
                     // The launcher stops PostgreSQL itself, after the services that use it.
                     .setRegisterShutdownHook(false)
-                    // zonky turns it off for throwaway test databases; this one keeps data.
+                    // zonky starts PostgreSQL with -F (fsync off) and synchronous_commit off, for
+                    // throwaway test databases. This one keeps the events we acknowledged as
+                    // committed: a commit must be on disk before it returns. Later -c options win.
+                    .setServerConfig("fsync", "on")
                     .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("full_page_writes", "on")
                     .setServerConfig("listen_addresses", "localhost")
                     .setPGStartupWait(Duration.ofSeconds(60))
                     .setOutputRedirector(ProcessBuilder.Redirect.appendTo(log.toFile()))

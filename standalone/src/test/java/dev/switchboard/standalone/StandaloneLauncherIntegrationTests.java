@@ -155,6 +155,8 @@ class StandaloneLauncherIntegrationTests {
         String serviceToken = Files.readString(state.resolve("service-token")).trim();
         assertThat(firstOutput).contains("Admin token (generated", adminToken, state.resolve("pgdata").toString());
         assertThat(get(registryPort, "/actuator/health/readiness").body()).contains("\"UP\"");
+        assertThat(EmbeddedDatabaseIntegrationTests.durabilitySettings(embedded))
+                .as("the default run's commits survive a crash").isEqualTo(EmbeddedDatabaseIntegrationTests.EXPECTED);
         try (Connection c = Databases.connect(embedded); Statement s = c.createStatement()) {
             s.execute("CREATE TABLE public.restart_marker (note text)");
             s.execute("INSERT INTO public.restart_marker VALUES ('before restart')");
