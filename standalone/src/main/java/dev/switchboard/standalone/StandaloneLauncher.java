@@ -92,10 +92,11 @@ public final class StandaloneLauncher {
             int port = settings.port(service);
             out.println("Starting " + service.name() + " on port " + port + " ...");
             String[] serviceArgs = ServiceArguments.of(service, port, settings.bindAddress(), shared, args);
-            ConfigurableApplicationContext context = SharedJvm.prepare(service.application().get(), loops).run(serviceArgs);
+            ConfigurableApplicationContext context = ServiceLogName.actingFor(service.name(),
+                    () -> SharedJvm.prepare(service.application().get(), loops).run(serviceArgs));
             synchronized (this) {
                 if (stopped) {
-                    context.close();
+                    ServiceLogName.actingFor(service.name(), context::close);
                     throw new IllegalStateException("stopped during start-up");
                 }
                 running.add(context);
@@ -134,7 +135,8 @@ public final class StandaloneLauncher {
         Collections.reverse(contexts);
         for (ConfigurableApplicationContext context : contexts) {
             try {
-                context.close();
+                // A context's id is its spring.application.name: the service's name.
+                ServiceLogName.actingFor(context.getId(), context::close);
             } catch (RuntimeException e) {
                 System.err.println("Could not stop " + context.getId() + ": " + describe(e));
             }

@@ -122,6 +122,13 @@ class StandaloneLauncherIntegrationTests {
             HttpResponse<String> history = send("GET", gatewayPort, "/v1/topics/orders/events?after=0", key, null);
             assertThat(history.body()).contains("\"id\":\"order-1\"", "\"total\":42", "\"head\":1");
             assertThat(output).doesNotContain("Using generated security password");
+            assertThat(output.lines().filter(line -> line.contains(" WARN ") || line.contains(" ERROR ")))
+                    .as("a start without warnings (springdoc's included)").isEmpty();
+            // One logback context serves every service; each line still names its own.
+            for (String service : List.of("Registry", "Delivery", "Gateway")) {
+                assertThat(output.lines().filter(line -> line.contains("Started " + service + "Application")))
+                        .singleElement().asString().contains("[" + service.toLowerCase(Locale.ROOT) + "-service]");
+            }
 
             assertThat(output).contains("registry-service", "http://127.0.0.1:" + registryPort, database.toString())
                     .doesNotContain(adminToken, "Admin token (generated");
