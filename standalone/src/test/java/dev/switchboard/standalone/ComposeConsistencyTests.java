@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -79,6 +80,21 @@ class ComposeConsistencyTests {
             assertThat(map(service, "environment")).as("%s environment", module)
                     .containsKeys("SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_ADMIN_TOKEN", "SWITCHBOARD_SERVICE_TOKEN", "SWITCHBOARD_SECRET_KEY");
         });
+    }
+
+    @Test
+    void onlyThePublicEdgeAndTheAdminApiArePublishedOnTheHost() {
+        Map<String, Object> services = map(compose, "services");
+        Map<String, Object> published = new TreeMap<>();
+        services.forEach((name, service) -> {
+            Object ports = ((Map<?, ?>) service).get("ports");
+            if (ports != null) {
+                published.put(name, ports);
+            }
+        });
+        assertThat(published).isEqualTo(Map.of(
+                "gateway-service", List.of("127.0.0.1:8080:8080"),
+                "registry-service", List.of("127.0.0.1:8081:8081")));
     }
 
     private static Map<String, Object> service(String name) {
