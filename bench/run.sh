@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Switchboard benchmark (issue #3): raw PostgreSQL vs. batched and single-event publish through
-# the gateway, in one run on this machine. Prints a Markdown table and keeps it as a dated section
-# of docs/benchmarks.md. Takes about 4 minutes plus a build if one is needed.
+# Switchboard benchmark: raw PostgreSQL vs. batched and single-event publish through the gateway,
+# in one run on this machine. Prints a Markdown report and keeps it as a new file
+# docs/benchmarks/<YYYY-MM-DD>-run-<HHMM>.md (the run's start in UTC; SWITCHBOARD_BENCH_DOCS=- only
+# prints). A run never changes docs/benchmarks.md: update its "Latest figures" table by hand.
+# Takes about 6 minutes plus a build if one is needed.
 #
 #   bench/run.sh              # everything, defaults
 #   bench/run.sh --help       # the environment variables it reads (durations, rates, producers, ...)
@@ -19,7 +21,7 @@ BENCH_JAR=$ROOT/bench/target/switchboard-bench.jar
 
 if [[ ${1:-} == "-h" || ${1:-} == "--help" ]]; then
   [[ -f $BENCH_JAR ]] && exec java -jar "$BENCH_JAR" --help
-  sed -n '2,12p' "$0"; exit 0
+  sed -n '2,14p' "$0"; exit 0
 fi
 
 source bench/common.sh
@@ -54,6 +56,6 @@ SWITCHBOARD_BENCH_COMMAND="$COMMAND" \
 SWITCHBOARD_BENCH_COMMIT="$COMMIT" \
 SWITCHBOARD_BENCH_WORK_DIR="$WORK" \
 SWITCHBOARD_BENCH_PLATFORM_JAR="$PLATFORM_JAR" \
-SWITCHBOARD_BENCH_DOCS="${SWITCHBOARD_BENCH_DOCS:-$ROOT/docs/benchmarks.md}" \
+SWITCHBOARD_BENCH_DOCS="${SWITCHBOARD_BENCH_DOCS:-$ROOT/docs/benchmarks}" \
   java -jar "$BENCH_JAR"
 ok=1

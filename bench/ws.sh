@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Switchboard WebSocket fan-out benchmark (issue #4): 1,000 subscribers on one topic, one publisher
-# on a fixed clock at 20, 50, 100, 150 messages/s, against (a) a minimal Node `ws` broadcast
-# server, (b) a minimal Go hub on gorilla/websocket, (c) nats-server's WebSocket listener and
-# (d) Switchboard (standalone jar, every event persisted), interleaved A-B-C-D and repeated 3 times;
-# then heap per idle connection at 10,000 connections. Prints a Markdown table and keeps it as a
-# dated "WebSocket run of" section of docs/benchmarks.md. Takes about 20 minutes (plus a build).
+# Switchboard WebSocket fan-out benchmark: 1,000 subscribers on one topic, one publisher on a fixed
+# clock at 20, 50, 100, 150 messages/s, against (a) a minimal Node `ws` broadcast server, (b) a
+# minimal Go hub on gorilla/websocket, (c) nats-server's WebSocket listener and (d) Switchboard
+# (standalone jar, every event persisted), interleaved A-B-C-D and repeated 3 times; then heap per
+# idle connection at 10,000 connections. Prints a Markdown report and keeps it as a new file
+# docs/benchmarks/<YYYY-MM-DD>-ws-<HHMM>.md (the run's start in UTC; SWITCHBOARD_WSBENCH_DOCS=- only
+# prints). A run never changes docs/benchmarks.md: update its "Latest figures" table by hand.
+# Takes about 15 minutes (plus a build).
 #
 #   bench/ws.sh                      # everything, defaults
 #   bench/ws.sh --help               # the environment variables it reads
@@ -78,6 +80,6 @@ SWITCHBOARD_BENCH_WORK_DIR="$WORK" \
 SWITCHBOARD_BENCH_PLATFORM_JAR="$PLATFORM_JAR" \
 SWITCHBOARD_WSBENCH_NODE_DIR="$ROOT/bench/peers/node" \
 SWITCHBOARD_WSBENCH_GOHUB="$GOHUB" \
-SWITCHBOARD_WSBENCH_DOCS="${SWITCHBOARD_WSBENCH_DOCS:-$ROOT/docs/benchmarks.md}" \
+SWITCHBOARD_WSBENCH_DOCS="${SWITCHBOARD_WSBENCH_DOCS:-$ROOT/docs/benchmarks}" \
   java -Xss512k -jar "$BENCH_JAR" ws
 ok=1

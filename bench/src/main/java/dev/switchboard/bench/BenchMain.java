@@ -10,19 +10,20 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The benchmark of issue #3, run by {@code bench/run.sh}: (a) raw PostgreSQL, (b) batched publish
  * at several producer counts, (c) single-event publish latency at fixed rates, against a fresh
- * database and a platform of its own; prints a Markdown report and keeps it in docs/benchmarks.md.
+ * database and a platform of its own; prints a Markdown report and keeps it as a new dated file in
+ * docs/benchmarks/ ({@link DatedReports}).
  * Every knob is an environment variable (see {@link #USAGE}); all traffic stays on 127.0.0.1.
  */
 public final class BenchMain {
@@ -42,7 +43,10 @@ public final class BenchMain {
               SWITCHBOARD_BENCH_SECONDS        measured seconds per (b)/(c) point, default 10
               SWITCHBOARD_BENCH_RAW_SECONDS    measured seconds per (a) method, default 5
               SWITCHBOARD_BENCH_RAW_ROUNDS     rounds of all (a) methods; the median round is reported, default 3
-              SWITCHBOARD_BENCH_DOCS           report file, default docs/benchmarks.md; "-" to only print
+              SWITCHBOARD_BENCH_DOCS           folder the report is kept in, default docs/benchmarks; "-" to only print.
+                                               Each run adds a new file <YYYY-MM-DD>-run-<HHMM>.md there (its start in UTC;
+                                               -2, -3, ... if a run of the same minute has the name). A run never changes
+                                               docs/benchmarks.md: update its "Latest figures" table by hand
               SWITCHBOARD_BENCH_WORK_DIR       work folder (platform log and data), default a new temp folder
             """;
 
@@ -102,6 +106,7 @@ public final class BenchMain {
         long began = System.nanoTime();
         server = PgUrl.parse(env.getOrDefault("SWITCHBOARD_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"));
         requireLoopback(server.host());
+        Optional<Path> docs = DatedReports.folder("SWITCHBOARD_BENCH_DOCS", env.get("SWITCHBOARD_BENCH_DOCS"));
         Path jar = Path.of(env.getOrDefault("SWITCHBOARD_BENCH_PLATFORM_JAR", "standalone/target/switchboard-standalone.jar"));
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B -q -DskipTests package");
@@ -124,8 +129,7 @@ public final class BenchMain {
         List<String> javaOptions = Arrays.stream(env.getOrDefault("SWITCHBOARD_BENCH_PLATFORM_JAVA_OPTS", "").trim().split("\\s+"))
                 .filter(s -> !s.isEmpty()).toList();
 
-        ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
-        report.date = now.format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+        report.started = ZonedDateTime.now(ZoneOffset.UTC);
         report.command = env.getOrDefault("SWITCHBOARD_BENCH_COMMAND", "bench/run.sh");
         String loadStart = Machine.loadAverage();
         String runId = HexFormat.of().formatHex(randomBytes(4));
@@ -283,10 +287,10 @@ public final class BenchMain {
         String markdown = report.markdown();
         System.out.println();
         System.out.println(markdown);
-        String docs = env.getOrDefault("SWITCHBOARD_BENCH_DOCS", "docs/benchmarks.md");
-        if (!docs.equals("-")) {
-            report.writeTo(Path.of(docs));
-            say("report written to " + docs);
+        if (docs.isPresent()) {
+            Path file = DatedReports.write(docs.get(), DatedReports.RUN, report.started, report.title(), "bench/run.sh", report.body());
+            say("report written to " + file);
+            say(DatedReports.REMINDER);
         }
     }
 

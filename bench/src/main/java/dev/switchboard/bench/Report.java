@@ -1,18 +1,15 @@
 package dev.switchboard.bench;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** The run's Markdown: printed, and kept as one dated section of docs/benchmarks.md. */
+/** The run's Markdown: printed, and kept as a dated file of its own in docs/benchmarks/ ({@link DatedReports}). */
 final class Report {
 
-    /** Heading prefix of the sections this program writes; one section per date, the latest run of the day wins. */
-    static final String SECTION = "## Run of ";
+    /** The report's heading without its date: {@code ## Run of <date>} when printed, the file's title when kept. */
+    static final String TITLE = "Run of ";
 
     record Verification(String topic, long acknowledged, long uncertain, long head) {
 
@@ -35,11 +32,20 @@ final class Report {
     final List<String> notes = new ArrayList<>();
     String command = "bench/run.sh";
     int envelopeBytes;
-    String date;
+    /** When the run started. */
+    ZonedDateTime started;
 
+    String title() {
+        return TITLE + DatedReports.shown(started);
+    }
+
+    /** The report as printed: a level-2 heading (the form of the older runs in docs/benchmarks/) and the body. */
     String markdown() {
+        return "## " + title() + "\n\n" + body();
+    }
+
+    String body() {
         StringBuilder md = new StringBuilder();
-        md.append(SECTION).append(date).append("\n\n");
         md.append("Command: `").append(command).append("`\n\n");
         for (String fact : facts) {
             md.append("- ").append(fact).append('\n');
@@ -101,30 +107,6 @@ final class Report {
             md.append(note).append("\n\n");
         }
         return md.toString();
-    }
-
-    /**
-     * Replaces this date's section of {@code docs} (up to the next level-2 heading, so hand-written
-     * sections around it stay), or appends one; creates the file if needed.
-     */
-    void writeTo(Path docs) throws IOException {
-        String section = markdown();
-        String text = Files.exists(docs) ? Files.readString(docs, StandardCharsets.UTF_8) : """
-                # Benchmarks
-
-                Written by `bench/run.sh` (one section per date; a later run the same day replaces it).
-
-                """;
-        String heading = SECTION + date.substring(0, 10);
-        int start = text.indexOf("\n" + heading);
-        if (start >= 0) {
-            int end = text.indexOf("\n## ", start + 1);
-            text = text.substring(0, start + 1) + section + (end < 0 ? "" : text.substring(end + 1));
-        } else {
-            text = text.endsWith("\n\n") ? text + section : text + (text.endsWith("\n") ? "\n" : "\n\n") + section;
-        }
-        Files.createDirectories(docs.toAbsolutePath().getParent());
-        Files.writeString(docs, text.stripTrailing() + "\n", StandardCharsets.UTF_8);
     }
 
     static String num(double v) {

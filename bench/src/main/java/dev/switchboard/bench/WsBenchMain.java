@@ -5,13 +5,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
@@ -42,7 +42,10 @@ public final class WsBenchMain {
                                                    a database sbwsbench_<random> is created there and dropped at the end
               SWITCHBOARD_BENCH_PLATFORM_JAR       default standalone/target/switchboard-standalone.jar
               SWITCHBOARD_BENCH_PLATFORM_JAVA_OPTS JVM options of the Switchboard process
-              SWITCHBOARD_WSBENCH_DOCS             report file, default docs/benchmarks.md; "-" to only print
+              SWITCHBOARD_WSBENCH_DOCS             folder the report is kept in, default docs/benchmarks; "-" to only print.
+                                                   Each run adds a new file <YYYY-MM-DD>-ws-<HHMM>.md there (its start in UTC;
+                                                   -2, -3, ... if a run of the same minute has the name). A run never changes
+                                                   docs/benchmarks.md: update its "Latest figures" table by hand
             """;
 
     /** Knee rule: a rate passes when all of these hold, and the knee is the highest rate with it and every lower one passing. */
@@ -80,6 +83,7 @@ public final class WsBenchMain {
 
     private void run() throws Exception {
         long began = System.nanoTime();
+        Optional<Path> docs = DatedReports.folder("SWITCHBOARD_WSBENCH_DOCS", env.get("SWITCHBOARD_WSBENCH_DOCS"));
         int repeats = intEnv("SWITCHBOARD_WSBENCH_REPEATS", 3, 1, 20);
         Duration measure = Duration.ofSeconds(intEnv("SWITCHBOARD_WSBENCH_SECONDS", 10, 1, 120));
         Duration pointWarmup = Duration.ofSeconds(intEnv("SWITCHBOARD_WSBENCH_POINT_WARMUP_SECONDS", 2, 0, 60));
@@ -103,7 +107,7 @@ public final class WsBenchMain {
                 .filter(s -> !s.isEmpty()).toList();
 
         WsReport report = new WsReport(rates, subscribers, MIN_SHARE, MAX_P99_MILLIS);
-        report.date = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+        report.started = ZonedDateTime.now(ZoneOffset.UTC);
         report.command = env.getOrDefault("SWITCHBOARD_BENCH_COMMAND", "bench/ws.sh");
         String loadStart = Machine.loadAverage();
         say("WebSocket benchmark " + runId + ": " + Machine.cores() + " cores, " + Machine.memory() + ", load average " + loadStart
@@ -245,7 +249,7 @@ public final class WsBenchMain {
                 + " s at 50/s before round 1" + (report.switchboardWarmup == null ? "" : " (Switchboard, a JVM: " + report.switchboardWarmup + ")")
                 + "; " + repeats + " round(s) of " + String.join("-", keys) + "; whole run "
                 + Math.round((System.nanoTime() - began) / 1e9) + " s");
-        report.writeOut(env.getOrDefault("SWITCHBOARD_WSBENCH_DOCS", "docs/benchmarks.md"));
+        report.writeOut(docs);
     }
 
     /**

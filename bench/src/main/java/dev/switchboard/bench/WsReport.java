@@ -1,22 +1,23 @@
 package dev.switchboard.bench;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.ToDoubleFunction;
 
-/** The Markdown of {@code bench/ws.sh}: printed, and kept as one dated section of docs/benchmarks.md. */
+/** The Markdown of {@code bench/ws.sh}: printed, and kept as a dated file of its own in docs/benchmarks/ ({@link DatedReports}). */
 final class WsReport {
 
-    static final String SECTION = "## WebSocket run of ";
+    /** The report's heading without its date: {@code ## WebSocket run of <date>} when printed, the file's title when kept. */
+    static final String TITLE = "WebSocket run of ";
     static final String SWITCHBOARD = "switchboard";
 
     /** @param hops Switchboard only: mean milliseconds of each hop of the point's publishes by the platform's own timers (else empty) */
@@ -54,7 +55,8 @@ final class WsReport {
     String switchboardPublishing = "–";
     /** How long Switchboard was warmed up before round 1, when it was (null: only the fixed warm-up). */
     String switchboardWarmup;
-    String date;
+    /** When the run started. */
+    ZonedDateTime started;
 
     WsReport(List<Integer> rates, int subscribers, double minShare, double maxP99) {
         this.rates = rates;
@@ -117,9 +119,17 @@ final class WsReport {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
+    String title() {
+        return TITLE + DatedReports.shown(started);
+    }
+
+    /** The report as printed: a level-2 heading (the form of the older runs in docs/benchmarks/) and the body. */
     String markdown() {
+        return "## " + title() + "\n\n" + body();
+    }
+
+    String body() {
         StringBuilder md = new StringBuilder();
-        md.append(SECTION).append(date).append("\n\n");
         md.append("Command: `").append(command).append("`\n\n");
         for (String fact : facts) {
             md.append("- ").append(fact).append('\n');
@@ -287,26 +297,15 @@ final class WsReport {
         return true;
     }
 
-    /** Prints the report and, unless {@code docs} is "-", replaces this date's WebSocket section of it (or appends one). */
-    void writeOut(String docs) throws IOException {
-        String section = markdown();
+    /** Prints the report and, unless {@code folder} is empty (print only), keeps it as a new file there. */
+    void writeOut(Optional<Path> folder) throws IOException {
         System.out.println();
-        System.out.println(section);
-        if (docs.equals("-")) {
-            return;
+        System.out.println(markdown());
+        if (folder.isPresent()) {
+            Path file = DatedReports.write(folder.get(), DatedReports.WS, started, title(), "bench/ws.sh", body());
+            WsBenchMain.say("report written to " + file);
+            WsBenchMain.say(DatedReports.REMINDER);
         }
-        Path file = Path.of(docs);
-        String text = Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "# Benchmarks\n\n";
-        String heading = SECTION + date.substring(0, 10);
-        int start = text.indexOf("\n" + heading);
-        if (start >= 0) {
-            int end = text.indexOf("\n## ", start + 1);
-            text = text.substring(0, start + 1) + section + (end < 0 ? "" : text.substring(end + 1));
-        } else {
-            text = text.endsWith("\n\n") ? text + section : text + (text.endsWith("\n") ? "\n" : "\n\n") + section;
-        }
-        Files.writeString(file, text.stripTrailing() + "\n", StandardCharsets.UTF_8);
-        WsBenchMain.say("report written to " + file);
     }
 
     static String num(double v) {

@@ -179,7 +179,7 @@ public class RetentionJob implements SmartLifecycle {
      * Expired dedup keys, found by walking the table's pages in order rather than through an index
      * on {@code expires_at}. That index cost every publish a second B-tree insert per key (2–4 µs of
      * PostgreSQL CPU per event, measured with {@code INSERT … SELECT}; the benchmarks before and after
-     * are in docs/benchmarks.md) to serve a background job that can as well read the rows where they
+     * are in docs/benchmarks/2026-12-02.md) to serve a background job that can as well read the rows where they
      * lie. Each statement deletes the expired keys among
      * {@value #DEDUP_PAGES_PER_STATEMENT} consecutive pages (a TID range scan: no index, sequential
      * reads); a cursor carries the walk from sweep to sweep and wraps at the table's end, and the
