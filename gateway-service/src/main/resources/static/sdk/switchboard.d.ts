@@ -50,6 +50,12 @@ export interface Published {
   duplicate: boolean;
 }
 
+/**
+ * A JWT, or a function returning one. When the function throws (or its promise rejects), the client
+ * tries again with backoff, unless the error's `retryable` is `false`: then it closes (`closed` with a
+ * SwitchboardError of code `token`), as for a refused token. Mark failures a retry cannot fix that way,
+ * e.g. a 4xx other than 408/429 from your token endpoint.
+ */
 export type TokenSource = string | (() => string | Promise<string>);
 
 export type State = "connecting" | "connected" | "reconnecting" | "closed";
@@ -57,7 +63,7 @@ export type State = "connecting" | "connected" | "reconnecting" | "closed";
 export const States: Readonly<{ CONNECTING: "connecting"; CONNECTED: "connected"; RECONNECTING: "reconnecting"; CLOSED: "closed" }>;
 
 export interface ClientOptions {
-  /** A client JWT, or a function returning one (called again before `exp` and after a close 4001). */
+  /** A client JWT, or a function returning one (called again before `exp` and after a close 4001); see TokenSource. */
   token: TokenSource;
   /** WebSocket URL; default: /v1/ws on the host that served this module. */
   url?: string;

@@ -21,7 +21,8 @@
 //   and are sent after the reconnect. Each publish carries an event `id` (generated when absent), so
 //   one that was in flight when the connection broke is sent again safely: the server deduplicates it
 //   and answers with the original seq (`duplicate: true`).
-// It never reconnects after close 4001 (beyond the one retry) or 4003, nor after close().
+// It never reconnects after close 4001 (beyond the one retry) or 4003, nor after close(), nor when
+// the token callback fails with an error whose `retryable` is false (any other failure is retried).
 
 const DEFAULTS = Object.freeze({
   reconnectDelayMs: 250,
@@ -277,7 +278,13 @@ export class SwitchboardClient extends EventTarget {
       if (this._conn !== conn || this.state === States.CLOSED) {
         return;
       }
-      this._emit("error", { code: "token", message: `The token callback failed: ${e && e.message ? e.message : e}` });
+      const message = `The token callback failed: ${e && e.message ? e.message : e}`;
+      this._emit("error", { code: "token", message });
+      if (e && e.retryable === false) {
+        // The callback knows a retry cannot help (say, its backend answered 404 for the tenant).
+        this._shutdown(new SwitchboardError("token", message, { cause: e }));
+        return;
+      }
       this._scheduleReconnect(undefined, "token");
       return;
     }

@@ -110,6 +110,22 @@ class BrowserSdkIntegrationTests {
         }
     }
 
+    @Test
+    void demoPageShowsWhyTheTokenEndpointRefusedAndDoesNotAskAgain() {
+        WebDriver page = chromium.driver();
+        page.get(platform.gatewayUrl(0) + "/");
+        setField("tenant", "nope");
+        page.findElement(By.id("connect")).click();
+        // The registry's own words, from the problem's detail, instead of a guess.
+        await("the problem's detail", d -> d.findElement(By.id("problem")).getText().contains("Tenant 'nope' not found"));
+        await("closed", d -> "closed".equals(d.findElement(By.id("state")).getAttribute("data-state")));
+        // A retry cannot make the tenant exist: in 3 s the old backoff (250 ms, doubling) would have asked 3-4 times more.
+        pause(3000);
+        assertThat(tokenRequests()).as("POST /dev/token requests; log:\n%s", log()).isEqualTo(1);
+        assertThat(log()).contains("Tenant 'nope' not found").doesNotContain("not in development mode", "reconnecting");
+        assertThat(page.findElement(By.id("connect")).isEnabled()).as("connect again, with another tenant").isTrue();
+    }
+
     // ---- the server's close codes, as a browser sees them ----
 
     @Test
@@ -210,7 +226,7 @@ class BrowserSdkIntegrationTests {
     }
 
     @Test
-    void aRefusedTokenClosesTheClientWithoutRetryingButACallbackGetsOneMoreTry() {
+    void aRefusedTokenClosesTheClientWithoutRetryingButACallbackGetsOneMoreTryUnlessItGivesUp() {
         chromium.driver().get(platform.gatewayUrl(0) + "/");
         Map<?, ?> result = map(runAsync("""
                 const done = arguments[arguments.length - 1];
@@ -229,7 +245,13 @@ class BrowserSdkIntegrationTests {
                   const retried = connect({ token: async () => ++calls === 1 ? forged : good });
                   const second = await retried.ready().then(() => retried.state, e => e.code);
                   retried.close();
-                  return { refused, state: fixed.state, events, second, calls };
+
+                  // A callback that knows a retry cannot help says so: the client closes at once.
+                  let hopelessCalls = 0;
+                  const hopeless = connect({ token: async () => { hopelessCalls++; throw Object.assign(new Error("no such tenant"), { retryable: false }); } });
+                  const gaveUp = await hopeless.ready().then(() => "connected", e => e.code + ": " + e.message);
+                  await new Promise(r => setTimeout(r, 500));
+                  return { refused, state: fixed.state, events, second, calls, gaveUp, hopelessCalls, hopelessState: hopeless.state };
                 })().then(done, e => done({ failed: String(e && e.stack || e) }));
                 """ + DEV_TOKEN_FUNCTION));
         assertThat(result.get("failed")).isNull();
@@ -238,6 +260,9 @@ class BrowserSdkIntegrationTests {
         assertThat(list(result.get("events"))).containsExactly("error", "closed");
         assertThat(result.get("second")).isEqualTo("connected");
         assertThat(result.get("calls")).isEqualTo(2L);
+        assertThat(result.get("gaveUp")).isEqualTo("token: The token callback failed: no such tenant");
+        assertThat(result.get("hopelessCalls")).isEqualTo(1L);
+        assertThat(result.get("hopelessState")).isEqualTo("closed");
     }
 
     // ---- helpers ----
@@ -305,6 +330,12 @@ class BrowserSdkIntegrationTests {
 
     private static String log() {
         return chromium.driver().findElement(By.id("log")).getText();
+    }
+
+    /** The page's requests to /dev/token so far (Resource Timing records every fetch, whatever its status). */
+    private static long tokenRequests() {
+        return (Long) js().executeScript(
+                "return performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname === '/dev/token').length;");
     }
 
     @SuppressWarnings("unchecked")
