@@ -71,6 +71,17 @@ export interface ClientOptions {
   reconnectDelayMs?: number;
   /** Cap of the reconnect delay (default 30000). */
   maxReconnectDelayMs?: number;
+  /**
+   * After a restart the server announced (a `reconnect` frame with reason `shutdown`, or close 1012), the
+   * delay between attempts instead of the growing backoff: this, jittered ±50 % (default 1000, so 0.5–1.5 s).
+   * The first attempt waits the frame's `delayMs`.
+   */
+  restartRetryDelayMs?: number;
+  /**
+   * How long after such an announcement attempts stay at restartRetryDelayMs (default 60000); after that the
+   * usual backoff resumes, from twice restartRetryDelayMs. 0 turns the short interval off.
+   */
+  restartRetryWindowMs?: number;
   /** How long a connection may take to be `connected` (default 10000). */
   connectTimeoutMs?: number;
   /** How long a publish may wait for its reply, reconnects included (default 30000). */
