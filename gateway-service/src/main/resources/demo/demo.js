@@ -4,6 +4,13 @@ import { connect, SwitchboardError } from "/sdk/switchboard.js";
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const ttlSeconds = Number(params.get("ttl") || 600);
+// The form's defaults (tenant demo, topic demo.chat) can come from the address instead, as in
+// /?tenant=acme&topic=chat.room-1&user=bob.
+for (const field of ["tenant", "user", "topic"]) {
+  if (params.get(field)) {
+    $(field).value = params.get(field);
+  }
+}
 let client = null;
 let subscription = null;
 

@@ -113,6 +113,22 @@ class BrowserSdkIntegrationTests {
     }
 
     @Test
+    void demoPageTakesTenantTopicAndUserFromItsAddressAndShowsEventsPublishedOverRest() {
+        WebDriver page = chromium.driver();
+        page.get(platform.gatewayUrl(0) + "/?tenant=" + TENANT + "&topic=demo.address&user=reader");
+        assertThat(page.findElement(By.id("user")).getAttribute("value")).isEqualTo("reader");
+        page.findElement(By.id("connect")).click();
+        await("connected", d -> "connected".equals(d.findElement(By.id("state")).getAttribute("data-state")));
+        page.findElement(By.id("subscribe")).click();
+        await("subscribed", d -> log().contains("subscribed to demo.address"));
+        // What the README has a backend do: publish over REST with the tenant's API key.
+        publish("demo.address", 3);
+        await("3 events", d -> pageSeqs().size() >= 3);
+        assertThat(pageSeqs()).isEqualTo(range(1, 3));
+        assertThat(page.findElement(By.id("events")).getText()).contains("#1 p0 rest: m0", "#3 p0 rest: m2");
+    }
+
+    @Test
     void demoPageShowsWhyTheTokenEndpointRefusedAndDoesNotAskAgain() {
         WebDriver page = chromium.driver();
         page.get(platform.gatewayUrl(0) + "/");
