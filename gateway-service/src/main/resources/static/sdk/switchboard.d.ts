@@ -50,6 +50,12 @@ export interface Published {
   duplicate: boolean;
 }
 
+/**
+ * A JWT, or a function returning one. When the function throws (or its promise rejects), the client
+ * tries again with backoff, unless the error's `retryable` is `false`: then it closes (`closed` with a
+ * SwitchboardError of code `token`), as for a refused token. Mark failures a retry cannot fix that way,
+ * e.g. a 4xx other than 408/429 from your token endpoint.
+ */
 export type TokenSource = string | (() => string | Promise<string>);
 
 export type State = "connecting" | "connected" | "reconnecting" | "closed";
@@ -57,7 +63,7 @@ export type State = "connecting" | "connected" | "reconnecting" | "closed";
 export const States: Readonly<{ CONNECTING: "connecting"; CONNECTED: "connected"; RECONNECTING: "reconnecting"; CLOSED: "closed" }>;
 
 export interface ClientOptions {
-  /** A client JWT, or a function returning one (called again before `exp` and after a close 4001). */
+  /** A client JWT, or a function returning one (called again before `exp` and after a close 4001); see TokenSource. */
   token: TokenSource;
   /** WebSocket URL; default: /v1/ws on the host that served this module. */
   url?: string;
@@ -65,6 +71,17 @@ export interface ClientOptions {
   reconnectDelayMs?: number;
   /** Cap of the reconnect delay (default 30000). */
   maxReconnectDelayMs?: number;
+  /**
+   * After a restart the server announced (a `reconnect` frame with reason `shutdown`, or close 1012), the
+   * delay between attempts instead of the growing backoff: this, jittered ±50 % (default 1000, so 0.5–1.5 s).
+   * The first attempt waits the frame's `delayMs`.
+   */
+  restartRetryDelayMs?: number;
+  /**
+   * How long after such an announcement attempts stay at restartRetryDelayMs (default 60000); after that the
+   * usual backoff resumes, from twice restartRetryDelayMs. 0 turns the short interval off.
+   */
+  restartRetryWindowMs?: number;
   /** How long a connection may take to be `connected` (default 10000). */
   connectTimeoutMs?: number;
   /** How long a publish may wait for its reply, reconnects included (default 30000). */

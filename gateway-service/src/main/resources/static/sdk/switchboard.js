@@ -7,7 +7,9 @@
 //
 // What it does for you (the WebSocket contract is in docs/protocol.md):
 // - reconnects with capped, jittered exponential backoff; honours the server's `reconnect` frames
-//   (their `delayMs` and `resume` points);
+//   (their `delayMs` and `resume` points); after a restart the server announced (`reconnect` with
+//   reason `shutdown`, or close 1012) it keeps trying at a short interval for a while, so that it is
+//   back within about a second of the platform;
 // - re-subscribes every topic after a reconnect with `after` = the last seq seen (per partition on
 //   topics with several partitions), and drops any event at or below that point, so each handler
 //   sees every event once, in seq order;
@@ -21,11 +23,14 @@
 //   and are sent after the reconnect. Each publish carries an event `id` (generated when absent), so
 //   one that was in flight when the connection broke is sent again safely: the server deduplicates it
 //   and answers with the original seq (`duplicate: true`).
-// It never reconnects after close 4001 (beyond the one retry) or 4003, nor after close().
+// It never reconnects after close 4001 (beyond the one retry) or 4003, nor after close(), nor when
+// the token callback fails with an error whose `retryable` is false (any other failure is retried).
 
 const DEFAULTS = Object.freeze({
   reconnectDelayMs: 250,
   maxReconnectDelayMs: 30000,
+  restartRetryDelayMs: 1000,
+  restartRetryWindowMs: 60000,
   connectTimeoutMs: 10000,
   publishTimeoutMs: 30000,
   maxPendingPublishes: 1000,
@@ -171,6 +176,7 @@ export class SwitchboardClient extends EventTarget {
     this._requests = new Map(); // frame id → subscribe/unsubscribe/ping request of the current connection
     this._nextId = 1;
     this._attempt = 0;
+    this._restartUntil = 0; // while Date.now() is below: a restart was announced, retry at the short interval
     this._token = typeof options.token === "string" ? options.token : undefined;
     this._authRetried = false;
     this._conn = null;
@@ -277,7 +283,13 @@ export class SwitchboardClient extends EventTarget {
       if (this._conn !== conn || this.state === States.CLOSED) {
         return;
       }
-      this._emit("error", { code: "token", message: `The token callback failed: ${e && e.message ? e.message : e}` });
+      const message = `The token callback failed: ${e && e.message ? e.message : e}`;
+      this._emit("error", { code: "token", message });
+      if (e && e.retryable === false) {
+        // The callback knows a retry cannot help (say, its backend answered 404 for the tenant).
+        this._shutdown(new SwitchboardError("token", message, { cause: e }));
+        return;
+      }
       this._scheduleReconnect(undefined, "token");
       return;
     }
@@ -395,6 +407,7 @@ export class SwitchboardClient extends EventTarget {
 
   _onConnected(conn, frame) {
     this._attempt = 0;
+    this._restartUntil = 0;
     this._authRetried = false;
     this.session = frame.session;
     const resumed = [];
@@ -447,6 +460,9 @@ export class SwitchboardClient extends EventTarget {
       // Refused for now (connection quota 4029, registry unavailable 1013): back off and try again.
       this._emit("error", { ...conn.connectError, closeCode });
     }
+    if (closeCode === 1012) {
+      this._restarting();
+    }
     if (conn.reconnectFrame) {
       const { delayMs, reason: why } = conn.reconnectFrame;
       this._scheduleReconnect(delayMs, why, closeCode);
@@ -488,10 +504,22 @@ export class SwitchboardClient extends EventTarget {
     if (this.state === States.CLOSED) {
       return;
     }
-    const attempt = this._attempt++;
+    const { reconnectDelayMs, maxReconnectDelayMs, restartRetryDelayMs } = this.options;
+    const restarting = Date.now() < this._restartUntil;
+    if (this._restartUntil && !restarting) {
+      // The announced restart takes longer than the window: back off as usual, from twice the short interval on.
+      this._restartUntil = 0;
+      const from = reconnectDelayMs > 0 ? Math.ceil(Math.log2(Math.max(1, (2 * restartRetryDelayMs) / reconnectDelayMs))) : 0;
+      this._attempt = Math.max(this._attempt, from);
+    }
+    // The attempts of a restart window do not count towards the backoff.
+    const attempt = restarting ? this._attempt : this._attempt++;
     let delay = delayMs;
-    if (delay === undefined) {
-      const ceiling = Math.min(this.options.maxReconnectDelayMs, this.options.reconnectDelayMs * 2 ** Math.min(attempt, 20));
+    if (delay === undefined && restarting) {
+      // Jittered (±50 %) so that a gateway's clients do not all come back in the same instant.
+      delay = Math.round(restartRetryDelayMs / 2 + Math.random() * restartRetryDelayMs);
+    } else if (delay === undefined) {
+      const ceiling = Math.min(maxReconnectDelayMs, reconnectDelayMs * 2 ** Math.min(attempt, 20));
       delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
     }
     this._conn = null;
@@ -765,8 +793,22 @@ export class SwitchboardClient extends EventTarget {
     this._emit("error", { code: frame.code, message: frame.message, topic: frame.topic });
   }
 
+  /**
+   * The server announced a restart: for restartRetryWindowMs, failed attempts are retried after about
+   * restartRetryDelayMs rather than after an ever longer backoff, so that the client is back within
+   * about that long of the platform, however long the platform took. Starts once per announcement.
+   */
+  _restarting() {
+    if (this._restartUntil === 0 && this.options.restartRetryWindowMs > 0) {
+      this._restartUntil = Date.now() + this.options.restartRetryWindowMs;
+    }
+  }
+
   _onReconnectFrame(conn, frame) {
     conn.reconnectFrame = { delayMs: Math.max(0, frame.delayMs || 0), reason: frame.reason };
+    if (frame.reason === "shutdown") {
+      this._restarting();
+    }
     for (const [topic, value] of Object.entries(frame.resume || {})) {
       const sub = this._subs.get(topic);
       if (!sub) {

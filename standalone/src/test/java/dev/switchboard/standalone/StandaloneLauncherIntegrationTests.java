@@ -86,6 +86,7 @@ class StandaloneLauncherIntegrationTests {
         env.put("SWITCHBOARD_DATABASE_URL", database.toUriString());
         env.put("SWITCHBOARD_ADMIN_TOKEN", adminToken);
         env.put("SWITCHBOARD_DATA_DIR", dir.resolve("state").toString());
+        env.put("SWITCHBOARD_DEV", "true");
         try {
             Launched launcher = launch(dir, env, "first");
             String output = launcher.awaitRunning();
@@ -121,6 +122,16 @@ class StandaloneLauncherIntegrationTests {
             assertThat(published.body()).contains("\"seq\":1");
             HttpResponse<String> history = send("GET", gatewayPort, "/v1/topics/orders/events?after=0", key, null);
             assertThat(history.body()).contains("\"id\":\"order-1\"", "\"total\":42", "\"head\":1");
+
+            // The README's demo page walk-through (development mode): the page, and a REST publish to its
+            // tenant and topic with a key the admin API gives the tenant the launcher created.
+            assertThat(get(gatewayPort, "/").body()).contains("<script type=\"module\" src=\"/demo.js\">");
+            String demoKey = send("POST", registryPort, "/admin/v1/tenants/demo/keys", adminToken,
+                    "{\"name\":\"demo-backend\",\"scopes\":[\"publish\",\"subscribe\"]}").body()
+                    .replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
+            HttpResponse<String> demoPublished = send("POST", gatewayPort, "/v1/topics/demo.chat/events", demoKey,
+                    "{\"type\":\"demo.message\",\"data\":{\"user\":\"curl\",\"text\":\"hello from REST\"}}");
+            assertThat(demoPublished.statusCode()).as(demoPublished.body()).isEqualTo(201);
             assertThat(output).doesNotContain("Using generated security password");
             assertThat(output.lines().filter(line -> line.contains(" WARN ") || line.contains(" ERROR ")))
                     .as("a start without warnings (springdoc's included)").isEmpty();

@@ -14,8 +14,8 @@ import java.time.Duration;
  * @param serviceToken     bearer token this gateway presents to delivery-service ({@code SWITCHBOARD_SERVICE_TOKEN})
  * @param requestTimeout   how long a publish or history call to delivery may take
  * @param connectTimeout   how long opening a connection to delivery may take
- * @param dev              development mode ({@code SWITCHBOARD_DEV}): {@code POST /dev/token} mints browser JWTs for any
- *                         tenant, for the demo page; never on in production. Default off
+ * @param dev              development mode ({@code SWITCHBOARD_DEV}): the demo page ({@code /}, {@code /demo.js}) and
+ *                         {@code POST /dev/token}, which mints browser JWTs for any tenant; never on in production. Default off
  */
 @Validated
 @ConfigurationProperties("switchboard.gateway")

@@ -13,7 +13,8 @@ import java.util.Map;
  * {@code /sdk/switchboard.d.ts}, from {@code static/sdk/}. Mapped here rather than left to the
  * default static handling because {@code .ts} would go out as {@code video/mp2t}; and revalidated on
  * every load ({@code no-cache}, with Last-Modified), so pages pick up a new gateway's SDK at once.
- * The demo page ({@code /}, {@code /demo.js}) is ordinary static content.
+ * Served in every mode; the demo page ({@code /}, {@code /demo.js}) only in development mode
+ * ({@code dev/DemoPage}).
  */
 @Configuration(proxyBeanMethods = false)
 class SdkResources implements WebFluxConfigurer {

@@ -11,6 +11,7 @@ import org.openqa.selenium.ScriptTimeoutException;
 import org.openqa.selenium.TimeoutException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.support.ui.WebDriverWait;
+import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
@@ -31,12 +32,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  * while the old one shuts down gracefully.
  *
  * <p>Gateway 0 serves the demo-page tests, gateway 1 is shut down by the reconnect-frame test (its
- * clients move to gateway 2). Each test uses its own topic, so every one starts at seq 1.
+ * clients move to gateway 2); the restart test starts a gateway of its own and shuts it down. Each test uses its own topic, so every one starts at seq 1.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class BrowserSdkIntegrationTests {
 
     static final String TENANT = "sdkdemo";
+    static final String[] GATEWAY_ARGS = {
+            "--switchboard.gateway.dev=true",
+            "--switchboard.gateway.websocket.ping-interval=1s",
+            "--switchboard.gateway.websocket.upstream-linger=300ms",
+            "--switchboard.gateway.websocket.shutdown-jitter=300ms"};
 
     static TestPlatform platform;
     static TestPlatform.Key publisher;
@@ -45,11 +51,7 @@ class BrowserSdkIntegrationTests {
     @BeforeAll
     static void start() {
         Chromium.assumeInstalled();
-        platform = TestPlatform.start(3,
-                "--switchboard.gateway.dev=true",
-                "--switchboard.gateway.websocket.ping-interval=1s",
-                "--switchboard.gateway.websocket.upstream-linger=300ms",
-                "--switchboard.gateway.websocket.shutdown-jitter=300ms");
+        platform = TestPlatform.start(3, GATEWAY_ARGS);
         platform.createTenant(TENANT);
         platform.declareTopic(TENANT, "demo.>", Map.of());
         publisher = platform.createKey(TENANT, "publish", "subscribe");
@@ -108,6 +110,38 @@ class BrowserSdkIntegrationTests {
             assertThat(pageSeqs()).as("console:\n%s\nlog:\n%s", chromium.console(), log()).isEqualTo(range(1, 61));
             assertThat(log()).contains("error timeout: No pong");
         }
+    }
+
+    @Test
+    void demoPageTakesTenantTopicAndUserFromItsAddressAndShowsEventsPublishedOverRest() {
+        WebDriver page = chromium.driver();
+        page.get(platform.gatewayUrl(0) + "/?tenant=" + TENANT + "&topic=demo.address&user=reader");
+        assertThat(page.findElement(By.id("user")).getAttribute("value")).isEqualTo("reader");
+        page.findElement(By.id("connect")).click();
+        await("connected", d -> "connected".equals(d.findElement(By.id("state")).getAttribute("data-state")));
+        page.findElement(By.id("subscribe")).click();
+        await("subscribed", d -> log().contains("subscribed to demo.address"));
+        // What the README has a backend do: publish over REST with the tenant's API key.
+        publish("demo.address", 3);
+        await("3 events", d -> pageSeqs().size() >= 3);
+        assertThat(pageSeqs()).isEqualTo(range(1, 3));
+        assertThat(page.findElement(By.id("events")).getText()).contains("#1 p0 rest: m0", "#3 p0 rest: m2");
+    }
+
+    @Test
+    void demoPageShowsWhyTheTokenEndpointRefusedAndDoesNotAskAgain() {
+        WebDriver page = chromium.driver();
+        page.get(platform.gatewayUrl(0) + "/");
+        setField("tenant", "nope");
+        page.findElement(By.id("connect")).click();
+        // The registry's own words, from the problem's detail, instead of a guess.
+        await("the problem's detail", d -> d.findElement(By.id("problem")).getText().contains("Tenant 'nope' not found"));
+        await("closed", d -> "closed".equals(d.findElement(By.id("state")).getAttribute("data-state")));
+        // A retry cannot make the tenant exist: in 3 s the old backoff (250 ms, doubling) would have asked 3-4 times more.
+        pause(3000);
+        assertThat(tokenRequests()).as("POST /dev/token requests; log:\n%s", log()).isEqualTo(1);
+        assertThat(log()).contains("Tenant 'nope' not found").doesNotContain("not in development mode", "reconnecting");
+        assertThat(page.findElement(By.id("connect")).isEnabled()).as("connect again, with another tenant").isTrue();
     }
 
     // ---- the server's close codes, as a browser sees them ----
@@ -191,6 +225,104 @@ class BrowserSdkIntegrationTests {
     }
 
     @Test
+    void afterAnAnnouncedRestartTheClientIsBackWithinAboutASecondOfThePlatformHoweverLongItWasDown() throws Exception {
+        ConfigurableApplicationContext restarting = platform.startGateway(GATEWAY_ARGS);
+        try (TcpProxy balancer = new TcpProxy(port(restarting))) {
+            chromium.driver().get(balancer.url() + "/");
+            startRecorder("demo.restart", "{ subscribe: [\"demo.>\"], publish: [] }");
+            awaitScript("subscribed", "return window.t.log.includes('subscribed');");
+            publish("demo.restart", 5);
+            awaitScript("5 events", "return window.t.events.length >= 5;");
+
+            // The platform restarts: its gateway announces it (reconnect shutdown, close 1012), then for
+            // 10 s nothing answers behind the balancer. Events keep being published meanwhile.
+            balancer.refuse(true);
+            long down = System.currentTimeMillis();
+            restarting.close();
+            for (int i = 0; i < 5; i++) {
+                publish("demo.restart", 2);
+                pause(1000);
+            }
+            pause(Math.max(0, down + 10_000 - System.currentTimeMillis()));
+            balancer.retarget(port(0));
+            balancer.refuse(false);
+            long up = System.currentTimeMillis();
+            awaitScript("connected again", "return window.t.connectedAt.length >= 2;");
+            publish("demo.restart", 1);
+            awaitScript("16 events", "return window.t.events.includes(16);");
+
+            Map<?, ?> t = map(js().executeScript("return window.t;"));
+            long back = ((Number) list(t.get("connectedAt")).get(1)).longValue();
+            List<Long> tries = new ArrayList<>(balancer.refusedAt());
+            tries.add(back);
+            List<Long> gaps = new ArrayList<>();
+            for (int i = 1; i < tries.size(); i++) {
+                gaps.add(tries.get(i) - tries.get(i - 1));
+            }
+            String story = "down at 0, up at %d ms, attempts at %s, connected at %d ms; log %s".formatted(up - down,
+                    tries.stream().map(at -> at - down).toList(), back - down, t.get("log"));
+            assertThat(list(t.get("log"))).as(story).anyMatch(l -> l.toString().startsWith("reconnect shutdown "));
+            // Retried every 0.5-1.5 s throughout (plus the handshake, for the last); a backoff that doubles
+            // waits 4-8 s once within those 10 s, whatever its jitter.
+            assertThat(gaps).as(story).isNotEmpty().allMatch(gap -> gap < 3000);
+            // Hence back within about a second of the platform (a doubling backoff: up to 16 s after).
+            assertThat(back - up).as(story).isLessThan(3000);
+            assertThat(list(t.get("events"))).as(story).isEqualTo(range(1, 16));
+        }
+    }
+
+    @Test
+    void aClose1012AloneAnnouncesARestartTooAndTheShortIntervalEndsWithItsWindow() {
+        chromium.driver().get(platform.gatewayUrl(0) + "/");
+        // A stand-in WebSocket: the first connects, gets `connected` and then close 1012 without a
+        // reconnect frame (as a proxy in front of the gateway might send); every later one fails at once.
+        Map<?, ?> result = map(runAsync("""
+                const done = arguments[arguments.length - 1];
+                (async () => {
+                  const { connect } = await import("/sdk/switchboard.js");
+                  let sockets = 0, restartAt;
+                  window.WebSocket = class {
+                    static OPEN = 1;
+                    constructor() {
+                      this.readyState = 0;
+                      const first = ++sockets === 1;
+                      setTimeout(() => {
+                        this.readyState = first ? 1 : 3;
+                        first ? this.onopen() : this.onclose({ code: 1006, reason: "" });
+                      }, 5);
+                    }
+                    send(text) {
+                      const frame = JSON.parse(text);
+                      if (frame.op !== "connect") return;
+                      setTimeout(() => this.onmessage({ data: JSON.stringify({ op: "connected", id: frame.id, session: "s1", pingInterval: 25 }) }), 5);
+                      setTimeout(() => { this.readyState = 3; restartAt = performance.now(); this.onclose({ code: 1012, reason: "restart" }); }, 30);
+                    }
+                    close() { this.readyState = 3; }
+                  };
+                  const client = connect({ token: "x.e30.y", url: "ws://127.0.0.1:9/v1/ws",
+                    reconnectDelayMs: 50, restartRetryDelayMs: 100, restartRetryWindowMs: 1500 });
+                  const delays = [];
+                  client.addEventListener("reconnecting", e => delays.push({ at: performance.now() - restartAt, delayMs: e.detail.delayMs }));
+                  await new Promise(r => setTimeout(r, 3500));
+                  client.close();
+                  return { delays, sockets };
+                })().then(done, e => done({ failed: String(e && e.stack || e) }));
+                """));
+        assertThat(result.get("failed")).isNull();
+        List<Map<String, Object>> delays = list(result.get("delays")).stream().map(BrowserSdkIntegrationTests::map).toList();
+        List<Long> inWindow = delays.stream().filter(d -> ((Number) d.get("at")).doubleValue() < 1400)
+                .map(d -> ((Number) d.get("delayMs")).longValue()).toList();
+        List<Long> after = delays.stream().filter(d -> ((Number) d.get("at")).doubleValue() > 1600)
+                .map(d -> ((Number) d.get("delayMs")).longValue()).toList();
+        // In the window: restartRetryDelayMs ±50 %, every time (a backoff from 50 ms would reach 200 ms by the 4th).
+        assertThat(inWindow).as("%s", delays).hasSizeGreaterThanOrEqualTo(8).allMatch(d -> d >= 50 && d <= 150);
+        // After it: the doubling backoff again, from twice restartRetryDelayMs (100-200, 200-400, 400-800,
+        // ...): growing, but not at once at the cap (maxReconnectDelayMs, 30 s).
+        assertThat(after).as("%s", delays).hasSizeGreaterThanOrEqualTo(3).isSorted().allMatch(d -> d >= 100);
+        assertThat(after.get(after.size() - 1)).as("%s", delays).isBetween(400L, 3200L);
+    }
+
+    @Test
     void aTokenCallbackIsCalledBeforeExpiryAndTheSocketIsRefreshedInPlace() {
         chromium.driver().get(platform.gatewayUrl(0) + "/");
         // 3-second tokens: replaced a fifth of their lifetime before exp, i.e. about every 2.4 s, by a
@@ -210,7 +342,7 @@ class BrowserSdkIntegrationTests {
     }
 
     @Test
-    void aRefusedTokenClosesTheClientWithoutRetryingButACallbackGetsOneMoreTry() {
+    void aRefusedTokenClosesTheClientWithoutRetryingButACallbackGetsOneMoreTryUnlessItGivesUp() {
         chromium.driver().get(platform.gatewayUrl(0) + "/");
         Map<?, ?> result = map(runAsync("""
                 const done = arguments[arguments.length - 1];
@@ -229,7 +361,13 @@ class BrowserSdkIntegrationTests {
                   const retried = connect({ token: async () => ++calls === 1 ? forged : good });
                   const second = await retried.ready().then(() => retried.state, e => e.code);
                   retried.close();
-                  return { refused, state: fixed.state, events, second, calls };
+
+                  // A callback that knows a retry cannot help says so: the client closes at once.
+                  let hopelessCalls = 0;
+                  const hopeless = connect({ token: async () => { hopelessCalls++; throw Object.assign(new Error("no such tenant"), { retryable: false }); } });
+                  const gaveUp = await hopeless.ready().then(() => "connected", e => e.code + ": " + e.message);
+                  await new Promise(r => setTimeout(r, 500));
+                  return { refused, state: fixed.state, events, second, calls, gaveUp, hopelessCalls, hopelessState: hopeless.state };
                 })().then(done, e => done({ failed: String(e && e.stack || e) }));
                 """ + DEV_TOKEN_FUNCTION));
         assertThat(result.get("failed")).isNull();
@@ -238,6 +376,9 @@ class BrowserSdkIntegrationTests {
         assertThat(list(result.get("events"))).containsExactly("error", "closed");
         assertThat(result.get("second")).isEqualTo("connected");
         assertThat(result.get("calls")).isEqualTo(2L);
+        assertThat(result.get("gaveUp")).isEqualTo("token: The token callback failed: no such tenant");
+        assertThat(result.get("hopelessCalls")).isEqualTo(1L);
+        assertThat(result.get("hopelessState")).isEqualTo("closed");
     }
 
     // ---- helpers ----
@@ -261,9 +402,9 @@ class BrowserSdkIntegrationTests {
                 const done = arguments[arguments.length - 1];
                 (async () => {
                   const { connect } = await import("/sdk/switchboard.js");
-                  const t = window.t = { events: [], log: [], sessions: [], tokens: 0 };
+                  const t = window.t = { events: [], log: [], sessions: [], connectedAt: [], tokens: 0 };
                   const client = connect({ token: async () => { t.tokens++; return devToken(%s); } });
-                  client.addEventListener("connected", e => t.sessions.push(e.detail.session));
+                  client.addEventListener("connected", e => { t.sessions.push(e.detail.session); t.connectedAt.push(Date.now()); });
                   client.addEventListener("reconnect", e => t.log.push("reconnect " + e.detail.reason + " " + e.detail.delayMs));
                   client.addEventListener("tokenrefresh", () => t.log.push("tokenrefresh"));
                   client.addEventListener("error", e => t.log.push("error " + e.detail.code + " " + e.detail.message));
@@ -307,6 +448,12 @@ class BrowserSdkIntegrationTests {
         return chromium.driver().findElement(By.id("log")).getText();
     }
 
+    /** The page's requests to /dev/token so far (Resource Timing records every fetch, whatever its status). */
+    private static long tokenRequests() {
+        return (Long) js().executeScript(
+                "return performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname === '/dev/token').length;");
+    }
+
     @SuppressWarnings("unchecked")
     private static List<Long> pageSeqs() {
         return (List<Long>) js().executeScript("return [...document.querySelectorAll('#events li')].map(li => Number(li.dataset.seq));");
@@ -348,7 +495,11 @@ class BrowserSdkIntegrationTests {
     }
 
     private static int port(int gateway) {
-        return Integer.parseInt(platform.gateway(gateway).getEnvironment().getProperty("local.server.port"));
+        return port(platform.gateway(gateway));
+    }
+
+    private static int port(ConfigurableApplicationContext gateway) {
+        return Integer.parseInt(gateway.getEnvironment().getProperty("local.server.port"));
     }
 
     private static List<Long> range(long from, long to) {

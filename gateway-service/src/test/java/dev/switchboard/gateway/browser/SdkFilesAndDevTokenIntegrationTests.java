@@ -22,9 +22,9 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Over plain HTTP, no browser: the SDK files and the demo page are served without credentials and
- * with the right content types; {@code POST /dev/token} mints verifiable tokens in development mode
- * and does not exist without it.
+ * Over plain HTTP, no browser: the SDK files are served without credentials and with the right
+ * content types in every mode; the demo page and {@code POST /dev/token} (which mints verifiable
+ * tokens) exist in development mode only.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class SdkFilesAndDevTokenIntegrationTests {
@@ -49,7 +49,7 @@ class SdkFilesAndDevTokenIntegrationTests {
     }
 
     @Test
-    void sdkAndDemoPageAreServedWithoutCredentialsWithTheirContentTypes() {
+    void sdkIsServedWithoutCredentialsWithItsContentTypesInEveryMode() {
         for (WebTestClient gateway : List.of(platform.gatewayClient(0), devOff)) {
             String js = gateway.get().uri("/sdk/switchboard.js").exchange()
                     .expectStatus().isOk()
@@ -62,17 +62,31 @@ class SdkFilesAndDevTokenIntegrationTests {
                     .expectHeader().contentType("text/plain;charset=UTF-8")
                     .expectBody(String.class).returnResult().getResponseBody();
             assertThat(types).contains("export function connect(options: ClientOptions | TokenSource): SwitchboardClient;");
-            gateway.get().uri("/").exchange()
-                    .expectStatus().isOk()
-                    .expectHeader().contentTypeCompatibleWith(MediaType.TEXT_HTML)
-                    .expectBody(String.class).value(html -> assertThat(html).contains("<script type=\"module\" src=\"/demo.js\">"));
-            gateway.get().uri("/demo.js").exchange()
-                    .expectStatus().isOk()
-                    .expectHeader().contentTypeCompatibleWith("text/javascript");
         }
         // Nothing else becomes public with them.
         devOff.get().uri("/sdk/other.js").exchange().expectStatus().isUnauthorized();
         devOff.get().uri("/v1/topics/x/events").exchange().expectStatus().isUnauthorized();
+    }
+
+    @Test
+    void demoPageIsServedInDevelopmentModeOnly() {
+        for (String path : List.of("/", "/index.html", "/demo.js")) {
+            devOff.get().uri(path).exchange()
+                    .expectStatus().isNotFound()
+                    .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                    .expectBody().jsonPath("$.code").isEqualTo("not_found");
+        }
+        WebTestClient dev = platform.gatewayClient(0);
+        dev.get().uri("/").exchange()
+                .expectStatus().isOk()
+                .expectHeader().contentTypeCompatibleWith(MediaType.TEXT_HTML)
+                .expectHeader().valueEquals("Cache-Control", "no-cache")
+                .expectBody(String.class).value(html -> assertThat(html).contains("<script type=\"module\" src=\"/demo.js\">"));
+        dev.get().uri("/demo.js").exchange()
+                .expectStatus().isOk()
+                .expectHeader().contentTypeCompatibleWith("text/javascript")
+                .expectHeader().valueEquals("Cache-Control", "no-cache")
+                .expectBody(String.class).value(js -> assertThat(js).contains("from \"/sdk/switchboard.js\""));
     }
 
     @Test

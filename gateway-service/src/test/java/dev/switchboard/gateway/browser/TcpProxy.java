@@ -7,14 +7,18 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A loopback TCP proxy standing in for the network and the load balancer between a browser and the
  * gateways: it forwards to one gateway port (which {@link #retarget} changes for new connections),
  * and breaks the connections it carries the two ways networks do — {@link #cutAll()} resets them,
- * {@link #blackholeAll()} leaves them open but silently drops every byte (a half-open connection).
+ * {@link #blackholeAll()} leaves them open but silently drops every byte (a half-open connection) —
+ * and while {@link #refuse} is on it resets every new connection at once, as a balancer with no
+ * healthy backend does, noting when each was tried.
  * Test code: plain blocking threads, two per connection.
  */
 final class TcpProxy implements AutoCloseable {
@@ -22,6 +26,8 @@ final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     private volatile int targetPort;
+    private volatile boolean refusing;
+    private final List<Long> refusedAt = new CopyOnWriteArrayList<>();
 
     TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -38,6 +44,16 @@ final class TcpProxy implements AutoCloseable {
     /** New connections go to this port; open ones stay where they are. */
     void retarget(int port) {
         targetPort = port;
+    }
+
+    /** While on, new connections are reset as soon as they are accepted; open ones stay as they are. */
+    void refuse(boolean on) {
+        refusing = on;
+    }
+
+    /** When each refused connection arrived ({@link System#currentTimeMillis()}), in order. */
+    List<Long> refusedAt() {
+        return List.copyOf(refusedAt);
     }
 
     /** Resets every open connection (RST both ways), as a dropped network path does. */
@@ -60,6 +76,12 @@ final class TcpProxy implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket client = server.accept();
+                if (refusing) {
+                    refusedAt.add(System.currentTimeMillis());
+                    client.setSoLinger(true, 0);
+                    client.close();
+                    continue;
+                }
                 Socket upstream = new Socket();
                 try {
                     upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 2000);

@@ -1,9 +1,16 @@
 // The demo page's script: everything it does goes through the SDK (/sdk/switchboard.js).
-import { connect } from "/sdk/switchboard.js";
+import { connect, SwitchboardError } from "/sdk/switchboard.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const ttlSeconds = Number(params.get("ttl") || 600);
+// The form's defaults (tenant demo, topic demo.chat) can come from the address instead, as in
+// /?tenant=acme&topic=chat.room-1&user=bob.
+for (const field of ["tenant", "user", "topic"]) {
+  if (params.get(field)) {
+    $(field).value = params.get(field);
+  }
+}
 let client = null;
 let subscription = null;
 
@@ -31,22 +38,34 @@ async function devToken() {
     body: JSON.stringify({ tenant: $("tenant").value, sub: $("user").value, subscribe: [">"], publish: [">"], ttlSeconds }),
   });
   if (!response.ok) {
+    // A problem+json body says why (an unknown tenant, a bad pattern): show its detail as it is.
     const problem = await response.json().catch(() => ({}));
-    throw new Error(response.status === 404 ? "the gateway is not in development mode (SWITCHBOARD_DEV=true): paste a token"
-      : `${response.status} ${problem.detail || problem.title || ""}`);
+    const status = response.status;
+    throw new SwitchboardError(problem.code || "token",
+      `POST /dev/token answered ${status}: ${problem.detail || problem.title || response.statusText}`,
+      // Asking again cannot fix a 4xx, except a timeout or a rate limit: the SDK then stops retrying.
+      { status, retryable: !(status >= 400 && status < 500 && status !== 408 && status !== 429) });
   }
   return (await response.json()).token;
 }
 
+function problem(text) {
+  $("problem").textContent = text;
+}
+
 $("connect").onclick = () => {
   const pasted = $("token").value.trim();
+  problem("");
   client = connect({ token: pasted || devToken });
   window.switchboardDemo = { client };
   client.addEventListener("statechange", (e) => {
     $("state").textContent = e.detail.state;
     $("state").dataset.state = e.detail.state;
   });
-  client.addEventListener("connected", (e) => log(`connected, session ${e.detail.session}`));
+  client.addEventListener("connected", (e) => {
+    problem("");
+    log(`connected, session ${e.detail.session}`);
+  });
   client.addEventListener("reconnecting", (e) =>
     log(`reconnecting in ${e.detail.delayMs} ms (${e.detail.reason || "closed"}${e.detail.closeCode ? " " + e.detail.closeCode : ""})`));
   client.addEventListener("reconnect", (e) => log(`server asked to reconnect (${e.detail.reason}) in ${e.detail.delayMs} ms`));
@@ -56,8 +75,16 @@ $("connect").onclick = () => {
     const where = typeof after === "object" && after !== null ? JSON.stringify(after) : after;
     log(resumed ? `resumed ${topic} after ${where}` : `subscribed to ${topic} (head ${JSON.stringify(head)})`, resumed ? "resumed" : "");
   });
-  client.addEventListener("error", (e) => log(`error ${e.detail.code}: ${e.detail.message}`, "error"));
+  client.addEventListener("error", (e) => {
+    if (!e.detail.topic) {
+      problem(e.detail.message);
+    }
+    log(`error ${e.detail.code}: ${e.detail.message}`, "error");
+  });
   client.addEventListener("closed", (e) => {
+    if (e.detail.error) {
+      problem(`${e.detail.error.message} (not retried: fix it and connect again)`);
+    }
     log(e.detail.error ? `closed: ${e.detail.error.message}` : "closed", e.detail.error ? "error" : "");
     client = null;
     subscription = null;
