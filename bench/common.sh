@@ -29,11 +29,11 @@ bench_needs_build() {
 # bench_build LABEL: builds the platform and bench jars when bench_needs_build says so.
 bench_build() {
   bench_needs_build || return 0
-  echo "[$1] building: ./mvnw -B -q -DskipTests package"
-  # Without this, a change in a service alone (not in standalone/) left the old platform jar in
-  # place: the jar plugin does not recreate an unchanged jar, so nothing was repackaged.
-  rm -f standalone/target/switchboard-standalone.jar standalone/target/switchboard-standalone.jar.original
-  ./mvnw -B -q -DskipTests package
+  echo "[$1] building: ./mvnw -B -q -DskipTests clean package"
+  # clean: without it a change in a service alone (not in standalone/) left the old platform jar
+  # in place (the jar plugin does not recreate an unchanged jar), and files moved or deleted since
+  # the last build stayed in target/classes and so in the jars.
+  ./mvnw -B -q -DskipTests clean package
 }
 
 # The commit measured, and which tracked files differ from it.

@@ -109,7 +109,7 @@ public final class BenchMain {
         Optional<Path> docs = DatedReports.folder("SWITCHBOARD_BENCH_DOCS", env.get("SWITCHBOARD_BENCH_DOCS"));
         Path jar = Path.of(env.getOrDefault("SWITCHBOARD_BENCH_PLATFORM_JAR", "standalone/target/switchboard-standalone.jar"));
         if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B -q -DskipTests package");
+            throw new IllegalStateException(jar + " is missing: build it with ./mvnw -B -q -DskipTests clean package");
         }
         List<Integer> producers = ints("SWITCHBOARD_BENCH_PRODUCERS", "1,8,64", 1, 256);
         List<Integer> rates = ints("SWITCHBOARD_BENCH_RATES", "200,1000", 1, 20_000);
