@@ -1,6 +1,7 @@
 package dev.switchboard.delivery;
 
 import dev.switchboard.contracts.registry.TopicSettings;
+import dev.switchboard.delivery.group.GroupGauges;
 import dev.switchboard.testsupport.TestDatabase;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -57,6 +58,9 @@ class GroupIntegrationTests {
 
     @Autowired
     MeterRegistry meters;
+
+    @Autowired
+    GroupGauges gauges;
 
     @LocalServerPort
     int port;
@@ -179,6 +183,8 @@ class GroupIntegrationTests {
         assertThat(done.get("lag").asLong()).isZero();
         assertThat(done.get("inFlight").asLong()).isZero();
         assertThat(await(api.poll("basics", "g", "{}")).seqs()).isEmpty();
+        assertThat(meters.get("switchboard.delivery.groups.poll").tags("tenant", "acme", "outcome", "events").timer().count()).isPositive();
+        assertThat(meters.get("switchboard.delivery.groups.poll").tags("tenant", "acme", "outcome", "empty").timer().count()).isPositive();
 
         // Another group of the same topic has its own offsets: it starts at the oldest event.
         assertThat(await(api.poll("basics", "other", "{\"max\":2}")).seqs()).containsExactly(1L, 2L);
@@ -214,6 +220,8 @@ class GroupIntegrationTests {
         assertThat(taken.seqs()).hasSize(10);
         // Until the deadline nobody else gets them.
         assertThat(await(api.poll("crash", "workers", "{\"max\":10,\"consumer\":\"survivor\"}")).seqs()).isEmpty();
+        StepVerifier.create(gauges.refresh()).expectComplete().verify(TIMEOUT);
+        assertThat(meters.get("switchboard.delivery.groups.in.flight").tags("tenant", "acme").gauge().value()).isGreaterThanOrEqualTo(10);
 
         // The survivor long-polls; the leases expire and it gets all ten, attempt 2.
         Answer redelivered = await(api.poll("crash", "workers", "{\"max\":10,\"waitMs\":5000,\"ackDeadlineMs\":30000,\"consumer\":\"survivor\"}"));

@@ -401,7 +401,9 @@ public class ConsumerGroups {
             DatabaseClient.GenericExecuteSpec statement = update;
             return tx.transactional(lockCursors(tenant, topic, group, partition)
                             .then(statement.map((Readable r) -> new long[]{r.get("seq", Long.class), r.get("attempt", Integer.class)})
-                                    .all().collectList()))
+                                    .all().collectList())
+                            .flatMap(nacked -> nacked.isEmpty() || !delay.isZero() ? Mono.just(nacked)
+                                    : wake(tenant, topic, List.of(partition)).thenReturn(nacked)))
                     .flatMap(nacked -> {
                         boolean exhausted = nacked.stream().anyMatch(n -> n[1] >= maxAttempts);
                         List<List<Long>> s = split(seqs, nacked.stream().map(n -> n[0]).toList());
@@ -660,6 +662,22 @@ public class ConsumerGroups {
                 .bind("parts", keyed.stream().map(KeyedSeq::partition).toArray(Integer[]::new))
                 .bind("keys", keyed.stream().map(KeyedSeq::key).toArray(String[]::new))
                 .fetch().rowsUpdated()
+                .flatMap(n -> n > 0 ? wake(tenant, topic, keyed.stream().map(KeyedSeq::partition).distinct().toList()) : Mono.empty());
+    }
+
+    /**
+     * Events became deliverable without a new head (unblocked, or nacked without delay): NOTIFY the
+     * partitions' current heads (sent on commit), which wakes long-polls on every instance at once
+     * instead of at their next re-check. Live streams see no new head and read nothing.
+     */
+    Mono<Void> wake(String tenant, String topic, List<Integer> partitions) {
+        return db.sql("SELECT pg_notify(:channel, " + HeadNotifier.PAYLOAD_SQL + """
+                        ) AS notified FROM partitions
+                        WHERE tenant_id = :tenant AND topic = :topic AND partition = ANY(:parts::int[])""")
+                .bind("channel", HeadNotifier.CHANNEL).bind("tenant", tenant).bind("topic", topic)
+                .bind("parts", partitions.toArray(Integer[]::new))
+                .map((Readable r) -> 1)
+                .all()
                 .then();
     }
 
