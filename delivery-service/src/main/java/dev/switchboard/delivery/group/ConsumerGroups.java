@@ -124,7 +124,7 @@ public class ConsumerGroups {
                 }
                 return wakeups
                         .concatMap(w -> sweepDeadLetters(tenant, topic, group, ordered, maxAttempts)
-                                .then(pollOnce(tenant, topic, group, ordered, maxAttempts, options)), 1)
+                                .then(pollOnce(tenant, topic, group, ordered, partitions, maxAttempts, options)), 1)
                         .filter(events -> !events.isEmpty())
                         .next()
                         .defaultIfEmpty(List.of());
@@ -162,9 +162,11 @@ public class ConsumerGroups {
                         : Mono.just(actual));
     }
 
-    private Mono<List<Leased>> pollOnce(String tenant, String topic, String group, boolean ordered, int maxAttempts,
-                                        PollOptions options) {
+    private Mono<List<Leased>> pollOnce(String tenant, String topic, String group, boolean ordered, int partitions,
+                                        int maxAttempts, PollOptions options) {
         Mono<List<Leased>> work = lockCursors(tenant, topic, group, null)
+                .flatMap(cursors -> cursors.size() >= partitions ? Mono.just(cursors)
+                        : addPartitions(tenant, topic, group, partitions).then(lockCursors(tenant, topic, group, null)))
                 .flatMap(cursors -> budget(tenant, topic, group, options).flatMap(budget -> {
                     List<Leased> out = new ArrayList<>();
                     if (budget <= 0) {
@@ -184,6 +186,21 @@ public class ConsumerGroups {
                             .thenReturn(out);
                 }));
         return tx.transactional(work);
+    }
+
+    /**
+     * The topic has more partitions than when the group was created: the new ones are consumed
+     * from their oldest retained event (their events are all newer than the group).
+     */
+    private Mono<Long> addPartitions(String tenant, String topic, String group, int partitions) {
+        return db.sql("""
+                        INSERT INTO group_partitions (tenant_id, topic, group_name, partition, committed, next_seq)
+                        SELECT :tenant, :topic, :group, g.p, coalesce(pt.first_seq, 1) - 1, coalesce(pt.first_seq, 1)
+                        FROM generate_series(0, :partitions - 1) AS g(p)
+                        LEFT JOIN partitions pt ON pt.tenant_id = :tenant AND pt.topic = :topic AND pt.partition = g.p
+                        ON CONFLICT (tenant_id, topic, group_name, partition) DO NOTHING""")
+                .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("partitions", partitions)
+                .fetch().rowsUpdated();
     }
 
     /** How many events this poll may lease: {@code max}, less the consumer's live leases under {@code maxInFlight}. */
