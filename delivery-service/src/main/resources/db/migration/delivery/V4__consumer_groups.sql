@@ -51,9 +51,9 @@ CREATE TABLE group_pending (
 );
 -- What is due: expired leases, delays that passed, unblocked events.
 CREATE INDEX group_pending_due ON group_pending (tenant_id, topic, group_name, visible_at);
--- Ordered groups: is an event of this key pending?
+-- Ordered groups: is an event of this key pending, and which is its first?
 CREATE INDEX group_pending_key ON group_pending (tenant_id, topic, group_name, partition, partition_key, seq)
     WHERE partition_key IS NOT NULL;
 -- maxInFlight: a consumer's live leases.
-CREATE INDEX group_pending_consumer ON group_pending (tenant_id, topic, group_name, consumer)
+CREATE INDEX group_pending_consumer ON group_pending (tenant_id, topic, group_name, consumer, lease_until)
     WHERE consumer IS NOT NULL;

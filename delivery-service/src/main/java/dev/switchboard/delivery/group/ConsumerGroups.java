@@ -209,9 +209,12 @@ public class ConsumerGroups {
             return Mono.just(options.max());
         }
         return db.sql("""
-                        SELECT count(*) AS n FROM group_pending
-                        WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND consumer = :consumer AND lease_until > now()""")
+                        SELECT count(*) AS n FROM (SELECT 1 FROM group_pending
+                            WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                              AND consumer = :consumer AND lease_until > now()
+                            LIMIT :maxInFlight) live""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("consumer", options.consumer())
+                .bind("maxInFlight", options.maxInFlight())
                 .map((Readable row) -> row.get("n", Long.class))
                 .one()
                 .map(live -> (int) Math.max(0, Math.min(options.max(), options.maxInFlight() - live)));
@@ -225,14 +228,14 @@ public class ConsumerGroups {
                                  PollOptions options, List<Leased> out) {
         return db.sql("""
                         SELECT l.partition, l.seq, l.attempt, l.partition_key, e.expires_at, e.envelope
-                        FROM (SELECT partition, seq, attempt, partition_key, visible_at FROM group_pending
-                              WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                                AND visible_at <= now() AND attempt < :maxAttempts
-                              ORDER BY visible_at LIMIT :n) l
+                        FROM (SELECT * FROM (SELECT partition, seq, attempt, partition_key, visible_at FROM group_pending
+                                             WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND visible_at <= now()
+                                             ORDER BY visible_at LIMIT :n + :scan) front
+                              WHERE attempt < :maxAttempts ORDER BY visible_at LIMIT :n) l
                         LEFT JOIN events e ON e.tenant_id = :tenant AND e.topic = :topic AND e.partition = l.partition AND e.seq = l.seq
                         ORDER BY l.visible_at, l.partition, l.seq""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group)
-                .bind("maxAttempts", maxAttempts).bind("n", budget)
+                .bind("maxAttempts", maxAttempts).bind("n", budget).bind("scan", DEAD_LETTERS_PER_SWEEP)
                 .map((Readable r) -> new Due(r.get("partition", Integer.class), r.get("seq", Long.class), r.get("attempt", Integer.class),
                         r.get("partition_key", String.class), r.get("expires_at", OffsetDateTime.class), r.get("envelope", String.class)))
                 .all()
@@ -343,9 +346,10 @@ public class ConsumerGroups {
             return Mono.just(Set.of());
         }
         return db.sql("""
-                        SELECT DISTINCT partition_key FROM group_pending
-                        WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND partition = :partition
-                          AND partition_key = ANY(:keys::text[])""")
+                        SELECT k.key AS partition_key FROM unnest(:keys::text[]) AS k(key)
+                        WHERE EXISTS (SELECT 1 FROM group_pending
+                                      WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                                        AND partition = :partition AND partition_key = k.key)""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("partition", partition).bind("keys", keys)
                 .map((Readable r) -> r.get("partition_key", String.class))
                 .all()
@@ -556,6 +560,11 @@ public class ConsumerGroups {
 
     /** Most events one sweep dead-letters. */
     private static final int DEAD_LETTERS_PER_SWEEP = 100;
+    /**
+     * How far into the due rows (oldest first) a sweep looks for exhausted events. Bounded, so a
+     * backlog of expired leases costs every poll the same; the front moves as polls redeliver them.
+     */
+    private static final int DUE_FRONT = 2000;
 
     /**
      * Events that had their {@code maxAttempts} deliveries and are due again (lease expired, or
@@ -568,14 +577,14 @@ public class ConsumerGroups {
         return db.sql("""
                         SELECT l.partition, l.seq, l.attempt, l.lease_until IS NOT NULL AS lease_expired, l.last_reason,
                                e.envelope, e.expires_at
-                        FROM (SELECT partition, seq, attempt, lease_until, last_reason FROM group_pending
-                              WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                                AND visible_at <= now() AND attempt >= :maxAttempts
-                              ORDER BY visible_at LIMIT :n) l
+                        FROM (SELECT * FROM (SELECT partition, seq, attempt, lease_until, last_reason, visible_at FROM group_pending
+                                             WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND visible_at <= now()
+                                             ORDER BY visible_at LIMIT :scan) front
+                              WHERE attempt >= :maxAttempts ORDER BY visible_at LIMIT :n) l
                         LEFT JOIN events e ON e.tenant_id = :tenant AND e.topic = :topic AND e.partition = l.partition AND e.seq = l.seq
                         ORDER BY l.partition, l.seq""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group)
-                .bind("maxAttempts", maxAttempts).bind("n", DEAD_LETTERS_PER_SWEEP)
+                .bind("maxAttempts", maxAttempts).bind("n", DEAD_LETTERS_PER_SWEEP).bind("scan", DUE_FRONT)
                 .map((Readable r) -> new Dead(r.get("partition", Integer.class), r.get("seq", Long.class), r.get("attempt", Integer.class),
                         r.get("lease_expired", Boolean.class), r.get("last_reason", String.class), r.get("envelope", String.class),
                         r.get("expires_at", OffsetDateTime.class)))
