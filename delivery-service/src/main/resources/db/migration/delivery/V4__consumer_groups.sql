@@ -12,23 +12,23 @@ CREATE TABLE consumer_groups (
     PRIMARY KEY (tenant_id, topic, group_name)
 );
 
--- Per group and topic partition: the cursor. Every seq <= committed is done; every seq >= next_seq
--- was never leased; a seq in between is done unless it has a row in group_pending. Every operation
--- on a group locks these rows first (in partition order), so leasing, acking and seeking of one
--- group never interleave and never deadlock.
+-- Per group and topic partition: the cursor. Every seq >= next_seq was never leased; a seq below
+-- it is done unless it has a row in group_pending. So the committed watermark (every seq up to it
+-- done) is the lowest pending seq - 1, else next_seq - 1: one look-up of group_pending's primary
+-- key, never stored twice. Polls, seeks and dead-letter sweeps lock these rows first (in partition
+-- order), so leasing of one group is one consumer at a time and never deadlocks.
 CREATE TABLE group_partitions (
     tenant_id      text COLLATE "C" NOT NULL,
     topic          text COLLATE "C" NOT NULL,
     group_name     text COLLATE "C" NOT NULL,
     partition      integer          NOT NULL,
-    committed      bigint           NOT NULL,
     next_seq       bigint           NOT NULL,
     dead_lettered  bigint           NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, topic, group_name, partition),
     FOREIGN KEY (tenant_id, topic, group_name) REFERENCES consumer_groups ON DELETE CASCADE
 );
 
--- The sparse part: events between committed and next_seq that are not done. A row is
+-- The sparse part: events below next_seq that are not done. A row is
 --   leased:  lease_until set, visible_at = lease_until (redelivered once that passes);
 --   delayed: nacked, lease_until NULL, visible_at = when it may be delivered again;
 --   waiting: (ordered groups) never delivered (attempt 0) because an earlier event of its key is

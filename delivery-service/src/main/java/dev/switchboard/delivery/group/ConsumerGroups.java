@@ -29,9 +29,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * cursor per partition) and {@code group_pending} (only what is leased, delayed or waiting), so a
  * poll reads a bounded slice of each and of the log after the cursor, never the whole log.
  *
- * <p>Every operation is one transaction that first locks the group's cursor rows (in partition
- * order): consumers of one group take turns for the few milliseconds a poll or ack takes, so no
- * event is leased to two of them at once, an ordered group's key check cannot race, and no two
+ * <p>Every operation is one transaction. Polls, seeks and dead-letter sweeps first lock the group's
+ * cursor rows (in partition order): they take turns for the few milliseconds each takes, so no event
+ * is leased to two consumers at once and an ordered group's key check cannot race. Acks and nacks
+ * of a group without order lock only their own pending rows, and a poll passes over rows an ack
+ * holds ({@code FOR UPDATE SKIP LOCKED}) rather than wait, so acks commit alongside polls. Every
+ * statement that locks several pending rows locks them in (partition, seq) order, so no two
  * operations deadlock. Groups are independent of each other.
  */
 @Component
@@ -92,7 +95,7 @@ public class ConsumerGroups {
     public record SeekTarget(Long after, String to, Integer partition) {
     }
 
-    record Cursor(int partition, long committed, long nextSeq) {
+    record Cursor(int partition, long nextSeq) {
     }
 
     // ------------------------------------------------------------------------------------ poll
@@ -145,8 +148,8 @@ public class ConsumerGroups {
                 .one()
                 // A new group starts at the oldest retained event of each partition, or at its head.
                 .flatMap(created -> db.sql("""
-                                INSERT INTO group_partitions (tenant_id, topic, group_name, partition, committed, next_seq)
-                                SELECT :tenant, :topic, :group, s.p, s.start, s.start + 1
+                                INSERT INTO group_partitions (tenant_id, topic, group_name, partition, next_seq)
+                                SELECT :tenant, :topic, :group, s.p, s.start + 1
                                 FROM (SELECT g.p, CASE WHEN :latest THEN coalesce(pt.head, 0) ELSE coalesce(pt.first_seq, 1) - 1 END AS start
                                       FROM generate_series(0, :partitions - 1) AS g(p)
                                       LEFT JOIN partitions pt ON pt.tenant_id = :tenant AND pt.topic = :topic AND pt.partition = g.p) s""")
@@ -154,7 +157,9 @@ public class ConsumerGroups {
                         .bind("latest", options.fromLatest()).bind("partitions", partitions)
                         .fetch().rowsUpdated()
                         .thenReturn(created)));
-        return create
+        // Almost every poll finds its group: a plain read, no transaction.
+        return findGroup(tenant, topic, group).map(GroupInfo::orderedByKey)
+                .switchIfEmpty(create)
                 .switchIfEmpty(Mono.defer(() -> groupRow(tenant, topic, group).map(GroupInfo::orderedByKey)))
                 .flatMap(actual -> options.orderedByKey() != null && options.orderedByKey() != actual
                         ? Mono.error(SwitchboardException.conflict("Group '" + group + "' exists and "
@@ -182,8 +187,7 @@ public class ConsumerGroups {
                             .thenMany(Flux.fromIterable(rotated))
                             .concatMap(c -> out.size() >= budget ? Mono.empty()
                                     : leaseNew(tenant, topic, group, ordered, c, budget - out.size(), options, out))
-                            .then(recomputeCommitted(tenant, topic, group, null))
-                            .thenReturn(out);
+                            .then(Mono.fromSupplier(() -> out));
                 }));
         return tx.transactional(work);
     }
@@ -194,8 +198,8 @@ public class ConsumerGroups {
      */
     private Mono<Long> addPartitions(String tenant, String topic, String group, int partitions) {
         return db.sql("""
-                        INSERT INTO group_partitions (tenant_id, topic, group_name, partition, committed, next_seq)
-                        SELECT :tenant, :topic, :group, g.p, coalesce(pt.first_seq, 1) - 1, coalesce(pt.first_seq, 1)
+                        INSERT INTO group_partitions (tenant_id, topic, group_name, partition, next_seq)
+                        SELECT :tenant, :topic, :group, g.p, coalesce(pt.first_seq, 1)
                         FROM generate_series(0, :partitions - 1) AS g(p)
                         LEFT JOIN partitions pt ON pt.tenant_id = :tenant AND pt.topic = :topic AND pt.partition = g.p
                         ON CONFLICT (tenant_id, topic, group_name, partition) DO NOTHING""")
@@ -227,15 +231,17 @@ public class ConsumerGroups {
     private Mono<Void> redeliver(String tenant, String topic, String group, boolean ordered, int maxAttempts, int budget,
                                  PollOptions options, List<Leased> out) {
         return db.sql("""
+                        WITH l AS (
+                          SELECT partition, seq, attempt, partition_key, visible_at FROM group_pending
+                          WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                            AND visible_at <= now() AND attempt < :maxAttempts
+                          ORDER BY visible_at LIMIT :n
+                          FOR UPDATE SKIP LOCKED)
                         SELECT l.partition, l.seq, l.attempt, l.partition_key, e.expires_at, e.envelope
-                        FROM (SELECT * FROM (SELECT partition, seq, attempt, partition_key, visible_at FROM group_pending
-                                             WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND visible_at <= now()
-                                             ORDER BY visible_at LIMIT :n + :scan) front
-                              WHERE attempt < :maxAttempts ORDER BY visible_at LIMIT :n) l
-                        LEFT JOIN events e ON e.tenant_id = :tenant AND e.topic = :topic AND e.partition = l.partition AND e.seq = l.seq
+                        FROM l LEFT JOIN events e ON e.tenant_id = :tenant AND e.topic = :topic AND e.partition = l.partition AND e.seq = l.seq
                         ORDER BY l.visible_at, l.partition, l.seq""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group)
-                .bind("maxAttempts", maxAttempts).bind("n", budget).bind("scan", DEAD_LETTERS_PER_SWEEP)
+                .bind("maxAttempts", maxAttempts).bind("n", budget)
                 .map((Readable r) -> new Due(r.get("partition", Integer.class), r.get("seq", Long.class), r.get("attempt", Integer.class),
                         r.get("partition_key", String.class), r.get("expires_at", OffsetDateTime.class), r.get("envelope", String.class)))
                 .all()
@@ -251,6 +257,8 @@ public class ConsumerGroups {
                         boolean expired = d.expiresAt() != null && !d.expiresAt().toInstant().isAfter(now);
                         (d.envelope() == null || expired ? gone : deliver).add(d);
                     }
+                    // The rows are locked by this transaction (SKIP LOCKED passed over those an ack or
+                    // nack holds), so both statements change exactly them.
                     Mono<Void> done = gone.isEmpty() ? Mono.empty()
                             : deletePending(tenant, topic, group, ordered, gone.stream().map(Due::partition).toList(),
                             gone.stream().map(Due::seq).toList());
@@ -382,14 +390,23 @@ public class ConsumerGroups {
      * Marks delivered events of one partition done. A seq that is not pending in the group — already
      * acked, never delivered, beyond the cursor, or of another group — is ignored and reported so.
      * An ack after the lease expired still counts: the event was processed (at-least-once).
+     *
+     * <p>An ack of a group without order takes no turn at the cursor: it locks only its own rows (in
+     * seq order, so two acks never deadlock), and polls pass over rows it holds (SKIP LOCKED), so
+     * acks and polls commit side by side. An ordered group's ack takes the turn, because it may
+     * unblock the next event of a key that a concurrent poll would otherwise record as waiting.
      */
     public Mono<AckResult> ack(String tenant, String topic, String group, int partition, List<Long> seqs) {
         return resolvePartition(tenant, topic, group, partition).flatMap(resolved -> groupRow(tenant, topic, group)
-                .flatMap(info -> tx.transactional(lockCursors(tenant, topic, group, partition)
+                .flatMap(info -> tx.transactional(turn(tenant, topic, group, partition, info.orderedByKey())
                         .then(db.sql("""
                                         DELETE FROM group_pending
                                         WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND partition = :partition
-                                          AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
+                                          AND seq IN (SELECT seq FROM group_pending
+                                                      WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                                                        AND partition = :partition AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
+                                                      ORDER BY seq FOR UPDATE)
+                                          AND attempt >= 1
                                         RETURNING seq, partition_key""")
                                 .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("partition", partition)
                                 .bind("seqs", seqs.toArray(Long[]::new))
@@ -397,7 +414,6 @@ public class ConsumerGroups {
                                 .all()
                                 .collectList())
                         .flatMap(deleted -> unblock(tenant, topic, group, info.orderedByKey(), deleted)
-                                .then(recomputeCommitted(tenant, topic, group, partition))
                                 .thenReturn(split(seqs, deleted.stream().map(KeyedSeq::seq).toList()))))))
                 .map(s -> new AckResult(s.get(0), s.get(1)));
     }
@@ -414,13 +430,17 @@ public class ConsumerGroups {
                             UPDATE group_pending SET lease_until = NULL, consumer = NULL, last_reason = :reason::text,
                                    visible_at = CASE WHEN attempt >= :maxAttempts THEN now() ELSE now() + :delayMs * interval '1 millisecond' END
                             WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND partition = :partition
-                              AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
+                              AND seq IN (SELECT seq FROM group_pending
+                                          WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                                            AND partition = :partition AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
+                                          ORDER BY seq FOR UPDATE)
+                              AND attempt >= 1
                             RETURNING seq, attempt""")
                     .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("partition", partition)
                     .bind("seqs", seqs.toArray(Long[]::new)).bind("maxAttempts", maxAttempts).bind("delayMs", delay.toMillis());
             update = reason == null ? update.bindNull("reason", String.class) : update.bind("reason", reason);
             DatabaseClient.GenericExecuteSpec statement = update;
-            return tx.transactional(lockCursors(tenant, topic, group, partition)
+            return tx.transactional(turn(tenant, topic, group, partition, info.orderedByKey())
                             .then(statement.map((Readable r) -> new long[]{r.get("seq", Long.class), r.get("attempt", Integer.class)})
                                     .all().collectList())
                             .flatMap(nacked -> nacked.isEmpty() || !delay.isZero() ? Mono.just(nacked)
@@ -479,7 +499,7 @@ public class ConsumerGroups {
                     .flatMap(head -> target.after() > head
                             ? Mono.error(SwitchboardException.invalid("after " + target.after() + " is beyond the partition's head " + head + "."))
                             : Mono.empty());
-            DatabaseClient.GenericExecuteSpec move = db.sql("UPDATE group_partitions gp SET committed = " + start + ", next_seq = " + start + """
+            DatabaseClient.GenericExecuteSpec move = db.sql("UPDATE group_partitions gp SET next_seq = " + start + """
                              + 1
                             FROM group_partitions g LEFT JOIN partitions pt
                               ON pt.tenant_id = g.tenant_id AND pt.topic = g.topic AND pt.partition = g.partition
@@ -494,7 +514,10 @@ public class ConsumerGroups {
             DatabaseClient.GenericExecuteSpec drop = db.sql("""
                             DELETE FROM group_pending
                             WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                              AND (CAST(:partition AS integer) IS NULL OR partition = :partition)""")
+                              AND (partition, seq) IN (SELECT partition, seq FROM group_pending
+                                                       WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                                                         AND (CAST(:partition AS integer) IS NULL OR partition = :partition)
+                                                       ORDER BY partition, seq FOR UPDATE)""")
                     .bind("tenant", tenant).bind("topic", topic).bind("group", group);
             drop = partition == null ? drop.bindNull("partition", Integer.class) : drop.bind("partition", partition);
             DatabaseClient.GenericExecuteSpec moveStatement = move;
@@ -510,7 +533,10 @@ public class ConsumerGroups {
 
     public Mono<Status> status(String tenant, String topic, String group) {
         return resolve(tenant, topic, group).then(groupRow(tenant, topic, group)).flatMap(info -> db.sql("""
-                        SELECT gp.partition, gp.committed, gp.dead_lettered, coalesce(pt.head, 0) AS head,
+                        SELECT gp.partition, gp.dead_lettered, coalesce(pt.head, 0) AS head,
+                               coalesce((SELECT min(l.seq) FROM group_pending l
+                                         WHERE l.tenant_id = gp.tenant_id AND l.topic = gp.topic AND l.group_name = gp.group_name
+                                           AND l.partition = gp.partition), gp.next_seq) - 1 AS committed,
                                (SELECT count(*) FROM group_pending l
                                 WHERE l.tenant_id = gp.tenant_id AND l.topic = gp.topic AND l.group_name = gp.group_name
                                   AND l.partition = gp.partition AND l.lease_until > now()) AS in_flight
@@ -616,7 +642,11 @@ public class ConsumerGroups {
                                     .then(db.sql("""
                                                     DELETE FROM group_pending
                                                     WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                                                      AND (partition, seq) IN (SELECT * FROM unnest(:parts::int[], :seqs::bigint[]))
+                                                      AND (partition, seq) IN (
+                                                          SELECT partition, seq FROM group_pending
+                                                          WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                                                            AND (partition, seq) IN (SELECT * FROM unnest(:parts::int[], :seqs::bigint[]))
+                                                          ORDER BY partition, seq FOR UPDATE)
                                                       AND attempt >= :maxAttempts AND visible_at <= now()
                                                     RETURNING partition, seq, partition_key""")
                                             .bind("tenant", tenant).bind("topic", topic).bind("group", group)
@@ -638,7 +668,6 @@ public class ConsumerGroups {
                                                 .bind("parts", dead.stream().map(KeyedSeq::partition).toArray(Integer[]::new))
                                                 .fetch().rowsUpdated().then();
                                         return count.then(unblock(tenant, topic, group, ordered, deleted))
-                                                .then(recomputeCommitted(tenant, topic, group, null))
                                                 .then(Mono.fromCallable(() -> {
                                                     metrics.deadLettered(tenant, dead.size());
                                                     return dead.size();
@@ -655,17 +684,22 @@ public class ConsumerGroups {
      */
     Mono<List<Cursor>> lockCursors(String tenant, String topic, String group, Integer partition) {
         DatabaseClient.GenericExecuteSpec lock = db.sql("""
-                        SELECT partition, committed, next_seq FROM group_partitions
+                        SELECT partition, next_seq FROM group_partitions
                         WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
                           AND (CAST(:partition AS integer) IS NULL OR partition = :partition)
                         ORDER BY partition LIMIT :n
                         FOR UPDATE""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("n", MAX_PARTITIONS);
         lock = partition == null ? lock.bindNull("partition", Integer.class) : lock.bind("partition", partition);
-        return lock.map((Readable r) -> new Cursor(r.get("partition", Integer.class), r.get("committed", Long.class), r.get("next_seq", Long.class)))
+        return lock.map((Readable r) -> new Cursor(r.get("partition", Integer.class), r.get("next_seq", Long.class)))
                 .all()
                 .collectList()
                 .flatMap(cursors -> cursors.isEmpty() ? Mono.error(noGroup(group)) : Mono.just(cursors));
+    }
+
+    /** The cursor's turn for an ack or nack: an ordered group's only (see {@link #ack}). */
+    private Mono<Void> turn(String tenant, String topic, String group, int partition, boolean ordered) {
+        return ordered ? lockCursors(tenant, topic, group, partition).then() : Mono.empty();
     }
 
     /** Done pending rows of an ordered group unblock the next waiting event of their keys. */
@@ -723,29 +757,18 @@ public class ConsumerGroups {
                 .flatMap(deleted -> unblock(tenant, topic, group, ordered, deleted));
     }
 
-    /** committed = the lowest pending seq − 1, else the cursor − 1: everything below is done. */
-    Mono<Void> recomputeCommitted(String tenant, String topic, String group, Integer partition) {
-        DatabaseClient.GenericExecuteSpec update = db.sql("""
-                        UPDATE group_partitions gp SET committed = coalesce(
-                               (SELECT min(l.seq) FROM group_pending l
-                                WHERE l.tenant_id = gp.tenant_id AND l.topic = gp.topic AND l.group_name = gp.group_name
-                                  AND l.partition = gp.partition), gp.next_seq) - 1
-                        WHERE gp.tenant_id = :tenant AND gp.topic = :topic AND gp.group_name = :group
-                          AND (CAST(:partition AS integer) IS NULL OR gp.partition = :partition)""")
-                .bind("tenant", tenant).bind("topic", topic).bind("group", group);
-        update = partition == null ? update.bindNull("partition", Integer.class) : update.bind("partition", partition);
-        return update.fetch().rowsUpdated().then();
+    Mono<GroupInfo> groupRow(String tenant, String topic, String group) {
+        return findGroup(tenant, topic, group).switchIfEmpty(Mono.error(() -> noGroup(group)));
     }
 
-    Mono<GroupInfo> groupRow(String tenant, String topic, String group) {
+    private Mono<GroupInfo> findGroup(String tenant, String topic, String group) {
         return db.sql("""
                         SELECT group_name, ordered_by_key, created_at FROM consumer_groups
                         WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group)
                 .map((Readable r) -> new GroupInfo(r.get("group_name", String.class), r.get("ordered_by_key", Boolean.class),
                         r.get("created_at", OffsetDateTime.class).toInstant()))
-                .one()
-                .switchIfEmpty(Mono.error(() -> noGroup(group)));
+                .one();
     }
 
     private Mono<ResolvedTopic> resolveTopic(String tenant, String topic) {
