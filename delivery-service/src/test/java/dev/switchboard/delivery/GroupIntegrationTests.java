@@ -457,6 +457,56 @@ class GroupIntegrationTests {
         assertThat(status.get("inFlight").asLong()).isZero();
     }
 
+    @Test
+    void consumersSlowerThanTheirDeadlineRaceRedeliveriesWithoutLosingAnEventOrFailingARequest() {
+        declare("racing", 1, 100);
+        Api api = api();
+        int total = 150;
+        Flux.range(0, total).concatMap(i -> api.publish("racing", "{\"type\":\"t\",\"data\":" + i + "}")).blockLast(TIMEOUT);
+        Set<Long> acked = ConcurrentHashMap.newKeySet();
+        AtomicInteger redelivered = new AtomicInteger();
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        Flux<Integer> consumers = Flux.range(0, 3).flatMap(c -> Mono.defer(() -> api.group("racing", "slow",
+                                "poll", "{\"max\":5,\"waitMs\":200,\"ackDeadlineMs\":300}"))
+                .flatMap(batch -> {
+                    if (batch.status() != 200) {
+                        failures.add("poll " + batch.status() + " " + batch.body());
+                        return Mono.just(0);
+                    }
+                    List<Long> seqs = batch.seqs();
+                    batch.attempts().forEach(a -> {
+                        if (a > 1) {
+                            redelivered.incrementAndGet();
+                        }
+                    });
+                    if (seqs.isEmpty()) {
+                        return Mono.just(0);
+                    }
+                    // Every other batch takes longer than its deadline: its events go to another consumer meanwhile.
+                    long work = seqs.get(0) % 2 == 0 ? 450 : 20;
+                    return Mono.delay(Duration.ofMillis(work))
+                            .then(api.group("racing", "slow", "ack", seqsJson(seqs)))
+                            .map(ack -> {
+                                if (ack.status() != 200) {
+                                    failures.add("ack " + ack.status() + " " + ack.body());
+                                } else {
+                                    ack.body().get("acked").forEach(n -> acked.add(n.asLong()));
+                                }
+                                return seqs.size();
+                            });
+                })
+                .repeat(() -> acked.size() < total && failures.isEmpty())
+                .timeout(Duration.ofSeconds(100)));
+        StepVerifier.create(consumers.then()).expectComplete().verify(Duration.ofSeconds(120));
+
+        assertThat(failures).isEmpty();
+        assertThat(acked).hasSize(total);
+        assertThat(redelivered.get()).as("events delivered again after a missed deadline").isPositive();
+        JsonNode status = await(api.status("racing", "slow")).body();
+        assertThat(status.get("committed").asLong()).isEqualTo(total);
+        assertThat(status.get("inFlight").asLong()).isZero();
+    }
+
     /** Polls, "processes" (holds the lease a moment), acks; until the group has acked {@code total}. */
     private static Flux<Integer> consumer(Api api, String name, Map<Long, String> holder, Map<Long, AtomicInteger> acks,
                                           List<String> violations, AtomicInteger acked, int total) {
