@@ -103,7 +103,7 @@ public class ConsumerGroups {
     /**
      * Up to {@code max} events: due redeliveries first (expired leases, passed delays, unblocked
      * events of an ordered group), then events never leased, from the cursor on. When there are
-     * none, waits up to {@code wait} for a NOTIFY of a new head of the topic (or a due redelivery,
+     * none, waits up to {@code longPoll} for a NOTIFY of a new head of the topic (or a due redelivery,
      * re-checked every {@code pollInterval}), then answers what there is, possibly nothing.
      */
     public Mono<List<Leased>> poll(String tenant, String topic, String group, PollOptions options) {
