@@ -29,13 +29,13 @@ class GatewayGroupsIntegrationTests {
     @BeforeAll
     static void start() {
         platform = TestPlatform.start(1);
-        platform.createTenant("acme");
-        platform.createTenant("globex");
-        publisher = platform.createKey("acme", "publish");
-        subscriber = platform.createKey("acme", "subscribe");
-        otherTenant = platform.createKey("globex", "publish", "subscribe");
-        platform.declareTopic("acme", "jobs", Map.of("maxAttempts", 2));
-        platform.declareTopic("acme", "waits", Map.of());
+        platform.createTenant("grpacme");
+        platform.createTenant("grpother");
+        publisher = platform.createKey("grpacme", "publish");
+        subscriber = platform.createKey("grpacme", "subscribe");
+        otherTenant = platform.createKey("grpother", "publish", "subscribe");
+        platform.declareTopic("grpacme", "jobs", Map.of("maxAttempts", 2));
+        platform.declareTopic("grpacme", "waits", Map.of());
         gateway = platform.gatewayClient(0);
     }
 
@@ -71,7 +71,7 @@ class GatewayGroupsIntegrationTests {
         JsonNode polled = ok(post(subscriber, "/v1/topics/jobs/groups/workers/poll", "{\"max\":10,\"ackDeadlineMs\":60000}"));
         assertThat(seqs(polled)).containsExactly(1L, 2L, 3L);
         assertThat(polled.get("events").get(0).get("attempt").asInt()).isEqualTo(1);
-        assertThat(polled.get("events").get(0).get("tenant").asString()).isEqualTo("acme");
+        assertThat(polled.get("events").get(0).get("tenant").asString()).isEqualTo("grpacme");
 
         JsonNode acked = ok(post(subscriber, "/v1/topics/jobs/groups/workers/ack", "{\"seqs\":[1,3]}"));
         assertThat(acked.get("acked").toString()).isEqualTo("[1,3]");
