@@ -62,6 +62,9 @@ class GroupIntegrationTests {
     @Autowired
     GroupGauges gauges;
 
+    @Autowired
+    dev.switchboard.delivery.retention.RetentionJob retention;
+
     @LocalServerPort
     int port;
 
@@ -668,6 +671,24 @@ class GroupIntegrationTests {
         assertThat(seen).isEqualTo(20);
         assertThat(polledFrom).isEqualTo(partitions);
         assertThat(await(api.status("growing", "g")).body().get("partitions")).hasSize(4);
+    }
+
+    @Test
+    void eventsRetentionRemovedBeforeTheGroupGotToThemAreNotOwed() {
+        TopicSettings d = TopicSettings.defaults();
+        registry.declare("acme", "aging", new TopicSettings(1, Duration.ofSeconds(3), d.dedupWindow(), null, d.maxPayloadBytes(),
+                d.schemaVersions(), d.maxLag(), d.lagPolicy(), 5, new TopicSettings.PublishRate(100_000, 100_000)));
+        Api api = api();
+        publishN(api, "aging", 3);
+        assertThat(await(api.poll("aging", "g", "{\"max\":1}")).seqs()).containsExactly(1L);
+        Mono.delay(Duration.ofMillis(3300)).block();
+        await(api.publish("aging", "{\"type\":\"t\",\"data\":4}"));
+        StepVerifier.create(retention.sweep()).assertNext(n -> assertThat(n).isGreaterThanOrEqualTo(3)).verifyComplete();
+        JsonNode status = await(api.status("aging", "g")).body();
+        assertThat(status.get("committed").asLong()).isEqualTo(3);
+        assertThat(status.get("lag").asLong()).isEqualTo(1);
+        // The cursor passes over what is gone.
+        assertThat(await(api.poll("aging", "g", "{\"max\":10}")).seqs()).containsExactly(4L);
     }
 
     @Test

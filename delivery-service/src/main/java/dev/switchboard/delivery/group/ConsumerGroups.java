@@ -531,12 +531,18 @@ public class ConsumerGroups {
         });
     }
 
+    /**
+     * Where the group stands per partition. {@code committed} never lies below what retention still
+     * keeps: events retention removed before the group got to them are lost to it, not owed, so
+     * an abandoned group's lag stops at the topic's retained events.
+     */
     public Mono<Status> status(String tenant, String topic, String group) {
         return resolve(tenant, topic, group).then(groupRow(tenant, topic, group)).flatMap(info -> db.sql("""
                         SELECT gp.partition, gp.dead_lettered, coalesce(pt.head, 0) AS head,
-                               coalesce((SELECT min(l.seq) FROM group_pending l
-                                         WHERE l.tenant_id = gp.tenant_id AND l.topic = gp.topic AND l.group_name = gp.group_name
-                                           AND l.partition = gp.partition), gp.next_seq) - 1 AS committed,
+                               greatest(coalesce((SELECT min(l.seq) FROM group_pending l
+                                                  WHERE l.tenant_id = gp.tenant_id AND l.topic = gp.topic AND l.group_name = gp.group_name
+                                                    AND l.partition = gp.partition), gp.next_seq) - 1,
+                                        coalesce(pt.first_seq, 1) - 1) AS committed,
                                (SELECT count(*) FROM group_pending l
                                 WHERE l.tenant_id = gp.tenant_id AND l.topic = gp.topic AND l.group_name = gp.group_name
                                   AND l.partition = gp.partition AND l.lease_until > now()) AS in_flight
