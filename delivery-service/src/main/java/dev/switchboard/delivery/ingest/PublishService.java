@@ -5,6 +5,7 @@ import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.delivery.config.DeliveryProperties;
 import dev.switchboard.delivery.limit.PublishLimiter;
 import dev.switchboard.platform.problem.SwitchboardException;
+import dev.switchboard.delivery.topic.TopicLookup;
 import dev.switchboard.registryclient.RegistryClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -19,7 +20,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Publishing: resolve the topic and the tenant's quotas through the registry (cached), normalise
+ * Publishing: resolve the topic ({@link TopicLookup}: dead-letter topics included) and the tenant's
+ * quotas through the registry (cached), normalise
  * every event, take the request's tokens from the tenant's and the topic's bucket
  * ({@link PublishLimiter}), and hand the request to group commit as one all-or-nothing unit. A rejected
  * request stores nothing: every check runs before anything is queued.
@@ -28,16 +30,18 @@ import java.util.concurrent.TimeUnit;
 public class PublishService {
 
     private final RegistryClient registry;
+    private final TopicLookup topics;
     private final EventNormalizer normalizer;
     private final GroupCommitter committer;
     private final DeliveryProperties properties;
     private final MeterRegistry meters;
     private final PublishLimiter limiter;
 
-    PublishService(RegistryClient registry, EventNormalizer normalizer, GroupCommitter committer,
+    PublishService(RegistryClient registry, TopicLookup topics, EventNormalizer normalizer, GroupCommitter committer,
                    DeliveryProperties properties, MeterRegistry meters, PublishLimiter limiter) {
         this.limiter = limiter;
         this.registry = registry;
+        this.topics = topics;
         this.normalizer = normalizer;
         this.committer = committer;
         this.properties = properties;
@@ -60,7 +64,7 @@ public class PublishService {
             return Mono.error(new SwitchboardException(ErrorCode.PAYLOAD_TOO_LARGE,
                     "A batch holds at most " + properties.maxBatchSize() + " events; this one has " + sent.size() + "."));
         }
-        return Mono.zip(registry.resolveTopic(tenant, topic), registry.quotas(tenant))
+        return Mono.zip(topics.resolve(tenant, topic), registry.quotas(tenant))
                 .flatMap(t -> {
                     Instant now = Instant.now();
                     List<PendingEvent> pending = new ArrayList<>(sent.size());

@@ -4,7 +4,7 @@ import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.TopicSettings;
 import dev.switchboard.delivery.config.DeliveryProperties;
 import dev.switchboard.platform.problem.SwitchboardException;
-import dev.switchboard.registryclient.RegistryClient;
+import dev.switchboard.delivery.topic.TopicLookup;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -52,7 +52,7 @@ public class RetentionJob implements SmartLifecycle {
     private static final Duration DEDUP_MAX_PAUSE = Duration.ofMillis(100);
 
     private final DatabaseClient db;
-    private final RegistryClient registry;
+    private final TopicLookup topics;
     private final DeliveryProperties properties;
     private final Counter removed;
     private final MultiGauge retained;
@@ -63,9 +63,9 @@ public class RetentionJob implements SmartLifecycle {
     /** PostgreSQL's count of rows ever inserted into dedup at the previous sweep; -1 before the first. */
     private final AtomicLong dedupInserted = new AtomicLong(-1);
 
-    RetentionJob(DatabaseClient db, RegistryClient registry, DeliveryProperties properties, MeterRegistry meters) {
+    RetentionJob(DatabaseClient db, TopicLookup topics, DeliveryProperties properties, MeterRegistry meters) {
         this.db = db;
-        this.registry = registry;
+        this.topics = topics;
         this.properties = properties;
         this.removed = Counter.builder("switchboard.delivery.retention.removed")
                 .description("Events removed by retention or expiry").register(meters);
@@ -108,7 +108,7 @@ public class RetentionJob implements SmartLifecycle {
     }
 
     private Mono<Duration> retentionOf(PartitionRow p) {
-        return registry.resolveTopic(p.tenant(), p.topic())
+        return topics.resolve(p.tenant(), p.topic())
                 .map(t -> t.settings().retention())
                 .onErrorResume(e -> e instanceof SwitchboardException s && s.code() == ErrorCode.TOPIC_NOT_FOUND,
                         e -> Mono.just(TopicSettings.DEFAULT_RETENTION));

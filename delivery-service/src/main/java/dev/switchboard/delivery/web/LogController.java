@@ -7,8 +7,8 @@ import dev.switchboard.contracts.stream.StreamLine;
 import dev.switchboard.delivery.log.EventReader;
 import dev.switchboard.delivery.log.LogItem;
 import dev.switchboard.delivery.stream.LogStreams;
+import dev.switchboard.delivery.topic.TopicLookup;
 import dev.switchboard.platform.problem.SwitchboardException;
-import dev.switchboard.registryclient.RegistryClient;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -41,12 +41,12 @@ class LogController {
     private static final Duration HEARTBEAT = Duration.ofSeconds(15);
     private static final int MAX_LIMIT = 1000;
 
-    private final RegistryClient registry;
+    private final TopicLookup topics;
     private final EventReader reader;
     private final LogStreams streams;
 
-    LogController(RegistryClient registry, EventReader reader, LogStreams streams) {
-        this.registry = registry;
+    LogController(TopicLookup topics, EventReader reader, LogStreams streams) {
+        this.topics = topics;
         this.reader = reader;
         this.streams = streams;
     }
@@ -95,7 +95,7 @@ class LogController {
         if (!TopicNames.isValidTopicName(topic)) {
             return Mono.error(SwitchboardException.invalid("Invalid topic name '" + topic + "'."));
         }
-        return registry.resolveTopic(tenant, topic);
+        return topics.resolve(tenant, topic);
     }
 
     /** No resume point: from the current heads (new events only). */

@@ -94,6 +94,37 @@ public class DeliveryClient {
                 .onErrorMap(DeliveryClient::unavailable);
     }
 
+    /**
+     * A consumer-group call ({@code op}: poll, ack, nack, seek; or null with {@code method} GET or
+     * DELETE for status, list and delete), relayed. Not retried: a poll whose answer was lost has
+     * leased its events, and a retry would lease others; those come back after their ack deadline.
+     * A poll may wait up to {@code longPoll} upstream, on top of the usual request timeout.
+     */
+    Mono<ResponseEntity<byte[]>> group(org.springframework.http.HttpMethod method, String tenant, String topic, String group,
+                                       String op, String query, byte[] body, Duration longPoll) {
+        StringBuilder path = new StringBuilder("/internal/v1/tenants/{tenant}/topics/{topic}/groups");
+        java.util.List<String> vars = new java.util.ArrayList<>(java.util.List.of(tenant, topic));
+        if (group != null) {
+            path.append("/{group}");
+            vars.add(group);
+        }
+        if (op != null) {
+            path.append('/').append(op);
+        }
+        WebClient.RequestBodySpec request = web.method(method).uri(b -> {
+            b.path(path.toString());
+            if (query != null) {
+                b.query(query);
+            }
+            return b.build(vars.toArray());
+        });
+        WebClient.RequestHeadersSpec<?> withBody = body == null ? request
+                : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
+        return withBody.exchangeToMono(this::relay)
+                .timeout(properties.requestTimeout().plus(longPoll))
+                .onErrorMap(DeliveryClient::unavailable);
+    }
+
     /** The live stream; fails with the upstream's problem (e.g. topic_not_found) before the first line. */
     public Flux<StreamLine> stream(String tenant, String topic, String after) {
         return web.get().uri(b -> {
