@@ -129,6 +129,26 @@ class GatewayRestIntegrationTests {
     }
 
     @Test
+    void aWrongMethodIs405WithTheMethodsThePathAllows() {
+        long before = head("orders");
+        gateway.delete().uri("/v1/topics/orders/events").header("Authorization", both.bearer())
+                .exchange().expectStatus().isEqualTo(405)
+                .expectHeader().contentType("application/problem+json")
+                .expectHeader().value("Allow", allow -> assertThat(allow.split(", *")).containsExactlyInAnyOrder("GET", "POST"))
+                .expectBody().consumeWith(r -> { })
+                .jsonPath("$.code").isEqualTo("method_not_allowed")
+                .jsonPath("$.type").isEqualTo("urn:switchboard:problem:method_not_allowed")
+                .jsonPath("$.status").isEqualTo(405)
+                .jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("DELETE").contains("GET, POST"));
+        gateway.put().uri("/v1/topics/orders/stream").header("Authorization", both.bearer())
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isEqualTo(405)
+                .expectHeader().valueEquals("Allow", "GET")
+                .expectBody().consumeWith(r -> { }).jsonPath("$.code").isEqualTo("method_not_allowed");
+        assertThat(head("orders")).isEqualTo(before);
+    }
+
+    @Test
     void credentialsAndScopesAreEnforced() {
         long before = head("orders");
         publish(null, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isUnauthorized()
