@@ -1,5 +1,11 @@
 package dev.switchboard.gateway;
 
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,7 +19,11 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.JsonNode;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -28,12 +38,13 @@ class GatewayRestIntegrationTests {
     static TestPlatform.Key subscriber;
     static TestPlatform.Key both;
     static TestPlatform.Key otherTenant;
+    static String acmeSecret;
     static WebTestClient gateway;
 
     @BeforeAll
     static void start() {
         platform = TestPlatform.start(1);
-        platform.createTenant("acme");
+        acmeSecret = platform.createTenant("acme");
         platform.createTenant("globex");
         publisher = platform.createKey("acme", "publish");
         subscriber = platform.createKey("acme", "subscribe");
@@ -167,6 +178,58 @@ class GatewayRestIntegrationTests {
         publish(otherTenant, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isNotFound()
                 .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
         assertThat(head("orders")).isEqualTo(before);
+    }
+
+    /** The end of every 401 detail of /v1. */
+    private static final String ACCEPTED = "Accepted: an API key (sb_…) or an HS256 client JWT with tid and exp.";
+
+    @Test
+    void everyRefusedCredentialSaysWhatWasWrongAndWhatIsAccepted() throws Exception {
+        Instant later = Instant.now().plusSeconds(600);
+        List<String> all = List.of(">");
+        JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("u").claim("tid", "acme")
+                .expirationTime(Date.from(later)).claim("publish", all).build();
+        SignedJWT hs512 = new SignedJWT(new JWSHeader(JWSAlgorithm.HS512), claims);
+        hs512.sign(new MACSigner("s".repeat(64).getBytes(StandardCharsets.UTF_8)));
+        Map<String, String> refusals = new LinkedHashMap<>();
+        refusals.put(new PlainJWT(claims).serialize(), "The token is unsigned (alg none); it must be signed with HS256.");
+        refusals.put(hs512.serialize(), "The token is signed with HS512; only HS256 is accepted.");
+        refusals.put(TestPlatform.ADMIN_TOKEN, "The token is neither an API key (sb_…) nor a JWT"
+                + " (the platform admin token is for the registry's /admin/v1, not for /v1).");
+        refusals.put("%garbage%", "The token is neither an API key (sb_…) nor a JWT"
+                + " (the platform admin token is for the registry's /admin/v1, not for /v1).");
+        refusals.put("aaa.bbb.ccc", "The token is not a well-formed JWT: its header is not a valid JOSE header.");
+        refusals.put(WsClient.jwt(acmeSecret, "acme", "u", Instant.ofEpochSecond(1_700_000_000L), all, all),
+                "The token expired at 2023-11-14T22:13:20Z.");
+        refusals.put(WsClient.jwt(acmeSecret, null, later, all, all), "The token has no tid (tenant) claim.");
+        refusals.put(WsClient.jwt(acmeSecret, "acme", null, all, all), "The token has no exp (expiry) claim.");
+        refusals.put(WsClient.jwt("not-the-tenant-secret-but-long-enough-for-hs256", "acme", all),
+                "The token's signature does not verify with its tenant's client secret.");
+        refusals.put("sb_key_nope_nope", "The API key is unknown or revoked.");
+        refusals.forEach((token, reason) -> {
+            for (WebTestClient.RequestHeadersSpec<?> request : List.of(
+                    gateway.post().uri("/v1/topics/orders/events").contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}"),
+                    gateway.get().uri("/v1/topics/orders/stream").accept(MediaType.TEXT_EVENT_STREAM))) {
+                request.header("Authorization", "Bearer " + token).exchange()
+                        .expectStatus().isUnauthorized()
+                        .expectHeader().valueEquals("WWW-Authenticate",
+                                "Bearer error=\"invalid_token\", error_description=\"" + reason.replace("…", "...") + "\"")
+                        .expectBody().consumeWith(r -> { })
+                        .jsonPath("$.code").isEqualTo("unauthenticated")
+                        .jsonPath("$.detail").value(detail -> assertThat(detail.toString()).as(token)
+                                .isEqualTo(reason + " " + ACCEPTED)
+                                .doesNotContain(token).doesNotContain(acmeSecret).doesNotContainIgnoringCase("exception"));
+            }
+        });
+        for (WebTestClient.RequestHeadersSpec<?> request : List.of(
+                gateway.post().uri("/v1/topics/orders/events").contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}"),
+                gateway.get().uri("/v1/topics/orders/stream").accept(MediaType.TEXT_EVENT_STREAM),
+                gateway.get().uri("/v1/topics/orders/events").header("Authorization", "Basic dXNlcjpwYXNz"))) {
+            request.exchange().expectStatus().isUnauthorized()
+                    .expectHeader().valueEquals("WWW-Authenticate", "Bearer")
+                    .expectBody().jsonPath("$.code").isEqualTo("unauthenticated")
+                    .jsonPath("$.detail").isEqualTo("A bearer credential is required (Authorization: Bearer <token>). " + ACCEPTED);
+        }
     }
 
     @Test

@@ -117,26 +117,35 @@ class GatewayWebSocketIntegrationTests {
     }
 
     @Test
-    void badTokensAreRefusedWith4001() {
+    void badTokensAreRefusedWith4001SayingWhatWasWrong() {
         Instant later = Instant.now().plusSeconds(600);
         List<String> all = List.of(">");
-        List<String> tokens = List.of(
-                WsClient.jwt("a-completely-different-secret-of-enough-length", "wsacme", later, all, all),
-                WsClient.jwt(secret, "wsacme", Instant.now().minusSeconds(120), all, all),
-                WsClient.jwt(otherSecret, "wsacme", later, all, all),
-                WsClient.jwt(secret, "nosuchtenant", later, all, all),
-                WsClient.jwt(secret, "wsacme", null, all, all),
-                WsClient.jwt(secret, null, later, all, all),
-                "not-a-jwt");
-        for (String token : tokens) {
+        Map<String, String> tokens = new java.util.LinkedHashMap<>();
+        tokens.put(WsClient.jwt("a-completely-different-secret-of-enough-length", "wsacme", later, all, all),
+                "The token's signature does not verify with its tenant's client secret.");
+        tokens.put(WsClient.jwt(secret, "wsacme", Instant.ofEpochSecond(1_700_000_000L), all, all),
+                "The token expired at 2023-11-14T22:13:20Z.");
+        tokens.put(WsClient.jwt(otherSecret, "wsacme", later, all, all),
+                "The token's signature does not verify with its tenant's client secret.");
+        tokens.put(WsClient.jwt(secret, "nosuchtenant", later, all, all), "The token's tenant (tid) is unknown.");
+        tokens.put(WsClient.jwt(secret, "wsacme", null, all, all), "The token has no exp (expiry) claim.");
+        tokens.put(WsClient.jwt(secret, null, later, all, all), "The token has no tid (tenant) claim.");
+        tokens.put(new com.nimbusds.jwt.PlainJWT(new com.nimbusds.jwt.JWTClaimsSet.Builder().claim("tid", "wsacme")
+                        .expirationTime(java.util.Date.from(later)).build()).serialize(),
+                "The token is unsigned (alg none); it must be signed with HS256.");
+        tokens.put(publisher.key(), "An API key (sb_…) is not accepted here; a socket connects with a client JWT.");
+        tokens.put("not-a-jwt", "The token is not a JWT.");
+        tokens.forEach((token, reason) -> {
             try (WsClient ws = WsClient.open(platform.gatewayUrl(0))) {
                 long id = ws.send(Map.of("op", "connect", "token", token));
                 JsonNode error = ws.nextOp("error");
                 assertThat(error.path("code").asString()).as(token).isEqualTo("unauthenticated");
+                assertThat(error.path("message").asString()).as(token)
+                        .isEqualTo(reason + " Accepted: an HS256 client JWT with tid and exp.");
                 assertThat(error.path("id").asLong()).isEqualTo(id);
                 assertThat(ws.awaitClose()).as(token).isEqualTo(4001);
             }
-        }
+        });
     }
 
     @Test

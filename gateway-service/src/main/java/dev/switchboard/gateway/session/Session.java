@@ -9,6 +9,7 @@ import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.contracts.stream.ResumePoints;
 import dev.switchboard.gateway.auth.Caller;
+import dev.switchboard.gateway.auth.ClientTokens;
 import dev.switchboard.gateway.fanout.Fanout;
 import dev.switchboard.gateway.fanout.OutFrame;
 import dev.switchboard.gateway.fanout.Outbound;
@@ -56,6 +57,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Session implements SubscriptionListener {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Session.class);
+    /** The end of a refused connect's message: what a socket takes. */
+    private static final String ACCEPTED = "Accepted: " + ClientTokens.ACCEPTS + ".";
 
     private final String id = UUID.randomUUID().toString();
     private final SessionContext context;
@@ -212,7 +215,7 @@ final class Session implements SubscriptionListener {
                 .onErrorResume(SwitchboardException.class, e -> {
                     authenticated.tryEmitValue(false);
                     if (e.code() == ErrorCode.UNAUTHENTICATED) {
-                        return unauthenticated(frame.id(), detail(e));
+                        return unauthenticated(frame.id(), detail(e) + " " + ACCEPTED);
                     }
                     close(new ServerFrame.Error(frame.id(), ErrorCode.UNAVAILABLE, "Credentials cannot be checked right now; retry shortly.", null),
                             CloseStatus.SERVICE_OVERLOAD.getCode());
@@ -248,7 +251,8 @@ final class Session implements SubscriptionListener {
                 })
                 .then()
                 // A refresh that fails leaves the socket as it was: its current token still holds until it expires.
-                .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(), detail(e)));
+                .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(),
+                        e.code() == ErrorCode.UNAUTHENTICATED ? detail(e) + " " + ACCEPTED : detail(e)));
     }
 
     /** The registry changed the tenant or its secrets: is the token still good? */
