@@ -415,13 +415,43 @@ class GatewayWebSocketIntegrationTests {
         }
     }
 
+    /**
+     * Frames over max-frame-bytes (16 KiB here) close with 4009 after an {@code error
+     * payload_too_large}, whatever their size — 20 kB, or 2 MiB, far past what the server would
+     * buffer — and however fragmented; the other sockets of the gateway carry on.
+     */
     @Test
     void oversizedFramesClose4009() {
-        try (WsClient ws = connected(0, List.of("chat.*"))) {
-            ws.send(Map.of("op", "publish", "topic", "chat.big", "event", Map.of("type", "t", "data", "y".repeat(20_000))));
-            assertThat(ws.nextOp("error").path("code").asString()).isEqualTo("payload_too_large");
-            assertThat(ws.awaitClose()).isEqualTo(4009);
+        String small = publishFrame(20_000);
+        String huge = publishFrame(2 * 1024 * 1024);
+        List<java.util.function.Consumer<WsClient>> senders = List.of(
+                ws -> ws.sendRaw(small),
+                ws -> ws.sendRaw(huge),
+                ws -> ws.sendFragmented(small, 4),
+                ws -> ws.sendFragmented(huge, 256),
+                ws -> ws.sendFragmented(huge, 2));
+        try (WsClient bystander = connected(0, List.of("chat.*"))) {
+            bystander.subscribe("chat.bystander", null);
+            for (int i = 0; i < senders.size(); i++) {
+                try (WsClient ws = connected(0, List.of("chat.*"))) {
+                    senders.get(i).accept(ws);
+                    JsonNode error = ws.nextOp("error");
+                    assertThat(error.path("code").asString()).as("case %d", i).isEqualTo("payload_too_large");
+                    assertThat(error.path("message").asString()).as("case %d", i).isEqualTo("A frame may have at most 16384 bytes.");
+                    assertThat(ws.awaitClose()).as("case %d", i).isEqualTo(4009);
+                }
+                long ping = bystander.send(Map.of("op", "ping"));
+                assertThat(bystander.next(f -> f.path("id").asLong(-1) == ping).path("op").asString()).isEqualTo("pong");
+            }
+            long seq = publish("chat.bystander", 1, 10).get(0);
+            assertThat(bystander.nextOp("event").path("event").path("seq").asLong()).isEqualTo(seq);
+            assertThat(bystander.closeCode).isNotDone();
         }
+    }
+
+    private static String publishFrame(int dataChars) {
+        return "{\"op\":\"publish\",\"id\":1,\"topic\":\"chat.big\",\"event\":{\"type\":\"t\",\"data\":\""
+                + "y".repeat(dataChars) + "\"}}";
     }
 
     @Test

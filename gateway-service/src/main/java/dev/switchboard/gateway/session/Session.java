@@ -153,10 +153,9 @@ final class Session implements SubscriptionListener {
             }
             return Mono.empty();
         }
-        int size = text.content().readableBytes();
-        if (size > context.properties().maxFrameBytes()) {
-            close(new ServerFrame.Error(null, ErrorCode.PAYLOAD_TOO_LARGE,
-                    "A frame may have at most " + context.properties().maxFrameBytes() + " bytes.", null), CloseCodes.FRAME_TOO_LARGE);
+        if (text.content().readableBytes() > context.properties().maxFrameBytes()) {
+            // FrameLimit refuses these before they are read; this only backs it up.
+            frameTooLarge();
             return Mono.empty();
         }
         ClientFrame frame;
@@ -472,6 +471,12 @@ final class Session implements SubscriptionListener {
         if (!outbound.offer(OutFrame.PING) && !outbound.isFinished()) {
             lagging();
         }
+    }
+
+    /** A client message over {@code maxFrameBytes}: the socket closes with 4009. */
+    void frameTooLarge() {
+        close(new ServerFrame.Error(null, ErrorCode.PAYLOAD_TOO_LARGE,
+                "A frame may have at most " + context.properties().maxFrameBytes() + " bytes.", null), CloseCodes.FRAME_TOO_LARGE);
     }
 
     /** At the connect deadline. */
