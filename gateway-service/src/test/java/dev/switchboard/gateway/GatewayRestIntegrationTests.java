@@ -6,6 +6,8 @@ import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
+import dev.switchboard.leaks.LeakDetectionLevel;
+import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +33,7 @@ import java.util.function.Consumer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The public REST edge end to end: real gateway → real delivery → real registry → real PostgreSQL. */
+@LeakDetectionLevel(ResourceLeakDetector.Level.PARANOID)
 class GatewayRestIntegrationTests {
 
     static TestPlatform platform;
@@ -101,7 +104,7 @@ class GatewayRestIntegrationTests {
     @Test
     void patternCreatedTopicsWorkAndEnforceTheirSettings() {
         long before = head("chat.room-1");
-        publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":2,\"data\":\"hi\"}").expectStatus().isCreated();
+        publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":2,\"data\":\"hi\"}").expectStatus().isCreated().expectBody(Void.class);
         publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":3,\"data\":\"hi\"}")
                 .expectStatus().isEqualTo(422).expectBody().jsonPath("$.code").isEqualTo("unsupported_schema_version");
         publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"data\":\"" + "x".repeat(200) + "\"}")
@@ -121,8 +124,8 @@ class GatewayRestIntegrationTests {
                 .expectBody().jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("ttl"));
         publish(both, "orders", "application/json", "{\"type\":\"t\",\"id\":\"" + "i".repeat(129) + "\"}").expectStatus().isBadRequest()
                 .expectBody().jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("id"));
-        publish(both, "orders", "application/json", "{\"data\":1}").expectStatus().isBadRequest();
-        publish(both, "orders", "application/json", "{\"type\":\"t\",\"seq\":5}").expectStatus().isBadRequest();
+        publish(both, "orders", "application/json", "{\"data\":1}").expectStatus().isBadRequest().expectBody(Void.class);
+        publish(both, "orders", "application/json", "{\"type\":\"t\",\"seq\":5}").expectStatus().isBadRequest().expectBody(Void.class);
         StringBuilder big = new StringBuilder("[");
         for (int i = 0; i < 1001; i++) {
             big.append(i == 0 ? "" : ",").append("{\"type\":\"t\"}");
@@ -130,12 +133,12 @@ class GatewayRestIntegrationTests {
         publish(both, "orders", "application/cloudevents-batch+json", big.append(']').toString())
                 .expectStatus().isEqualTo(413).expectBody().jsonPath("$.code").isEqualTo("payload_too_large");
         publish(both, "orders", "application/cloudevents-batch+json", "[{\"type\":\"ok\"},{\"type\":\"ok\",\"ttl\":\"soon\"}]")
-                .expectStatus().isBadRequest();
+                .expectStatus().isBadRequest().expectBody(Void.class);
         publish(both, "orders", "application/json", "{\"type\":\"t\",\"data\":\"" + "x".repeat(9 * 1024 * 1024) + "\"}")
                 .expectStatus().isEqualTo(413).expectBody().jsonPath("$.code").isEqualTo("payload_too_large");
         publish(both, "no-such-topic", "application/json", "{\"type\":\"t\"}").expectStatus().isNotFound()
                 .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
-        publish(both, "Bad..Name", "application/json", "{\"type\":\"t\"}").expectStatus().isBadRequest();
+        publish(both, "Bad..Name", "application/json", "{\"type\":\"t\"}").expectStatus().isBadRequest().expectBody(Void.class);
         assertThat(head("orders")).isEqualTo(before);
     }
 
@@ -166,14 +169,14 @@ class GatewayRestIntegrationTests {
                 .expectBody().jsonPath("$.code").isEqualTo("unauthenticated");
         gateway.post().uri("/v1/topics/orders/events").header("Authorization", "Bearer sb_key_nope_nope")
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                .exchange().expectStatus().isUnauthorized();
+                .exchange().expectStatus().isUnauthorized().expectBody(Void.class);
         gateway.post().uri("/v1/topics/orders/events").header("Authorization", "Bearer " + TestPlatform.ADMIN_TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                .exchange().expectStatus().isUnauthorized();
+                .exchange().expectStatus().isUnauthorized().expectBody(Void.class);
         publish(subscriber, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isForbidden()
                 .expectBody().jsonPath("$.code").isEqualTo("forbidden");
         gateway.get().uri("/v1/topics/orders/events").header("Authorization", publisher.bearer())
-                .exchange().expectStatus().isForbidden();
+                .exchange().expectStatus().isForbidden().expectBody(Void.class);
         // Another tenant's credential names its own tenant's "orders", which does not exist.
         publish(otherTenant, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isNotFound()
                 .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
@@ -235,12 +238,12 @@ class GatewayRestIntegrationTests {
     @Test
     void aRevokedKeyFailsWithinOneSecond() {
         TestPlatform.Key doomed = platform.createKey("acme", "publish");
-        publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated();
+        publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated().expectBody(Void.class);
         platform.revokeKey("acme", doomed);
         long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
         int status;
         do {
-            status = publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").returnResult(String.class).getStatus().value();
+            status = publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").expectBody(Void.class).returnResult().getStatus().value();
         } while (status != 401 && System.nanoTime() < deadline);
         assertThat(status).isEqualTo(401);
     }
@@ -249,7 +252,7 @@ class GatewayRestIntegrationTests {
     void serverSentEventsCarryTheSeqAsIdAndResumeWithLastEventId() {
         platform.declareTopic("acme", "feed", Map.of());
         for (int i = 1; i <= 5; i++) {
-            publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":" + i + "}").expectStatus().isCreated();
+            publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":" + i + "}").expectStatus().isCreated().expectBody(Void.class);
         }
         WebClient client = WebClient.builder().baseUrl(platform.gatewayUrl(0)).defaultHeader("Authorization", subscriber.bearer()).build();
         ParameterizedTypeReference<ServerSentEvent<String>> sse = new ParameterizedTypeReference<>() {
@@ -267,7 +270,7 @@ class GatewayRestIntegrationTests {
         Mono<Void> later = Mono.delay(Duration.ofMillis(500))
                 .publishOn(Schedulers.boundedElastic())
                 .then(Mono.fromRunnable(() -> publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":6}")
-                        .expectStatus().isCreated()));
+                        .expectStatus().isCreated().expectBody(Void.class)));
         List<ServerSentEvent<String>> rest = Flux.merge(resumed.collectList().flux(), later.then(Mono.<List<ServerSentEvent<String>>>empty()).flux())
                 .blockFirst(Duration.ofSeconds(20));
         assertThat(rest).extracting(ServerSentEvent::id).containsExactly("4", "5", "6");

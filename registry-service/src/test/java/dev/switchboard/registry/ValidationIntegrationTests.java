@@ -27,7 +27,7 @@ class ValidationIntegrationTests extends RegistryIntegrationTest {
         t = newTenantId();
         createTenant(t);
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", t, "chat.*").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue("{\"partitions\":2}").exchange().expectStatus().isCreated();
+                .bodyValue("{\"partitions\":2}").exchange().expectStatus().isCreated().expectBody(Void.class);
     }
 
     /** Everything stored about tenant {@code t}, plus how many tenants exist. */
