@@ -188,7 +188,7 @@ class PublishIntegrationTests {
         batch.append("]");
         web.post().uri(events("acme", "small")).header("Authorization", TOKEN)
                 .contentType(MediaType.parseMediaType("application/cloudevents-batch+json")).bodyValue(batch.toString())
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody(Void.class);
         assertThat(commits("one-statement")).isEqualTo(before + 1);
         int total = 0;
         for (int p = 0; p < 4; p++) {
@@ -258,7 +258,7 @@ class PublishIntegrationTests {
                 + "{\"id\":\"s-2\",\"type\":\"t\",\"ttl\":60,\"data\":[1,2]}]";
         web.post().uri(events("acme", "stored")).header("Authorization", TOKEN)
                 .contentType(MediaType.parseMediaType("application/cloudevents-batch+json")).bodyValue(batch)
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody(Void.class);
         try (Connection c = TestDatabase.get().openConnection(); Statement s = c.createStatement()) {
             ResultSet rs = s.executeQuery("SELECT seq, id, envelope, expires_at IS NOT NULL AS expires FROM delivery.events"
                     + " WHERE tenant_id = 'acme' AND topic = 'stored' ORDER BY seq");
@@ -336,10 +336,10 @@ class PublishIntegrationTests {
         declare("metered", "secret-topic-name", 1);
         web.post().uri(events("metered", "secret-topic-name")).header("Authorization", TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody(Void.class);
         web.post().uri(events("metered", "secret-topic-name")).header("Authorization", TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\",\"ttl\":-1}")
-                .exchange().expectStatus().isBadRequest();
+                .exchange().expectStatus().isBadRequest().expectBody(Void.class);
         String metrics = web.get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
                 .expectBody(String.class).returnResult().getResponseBody();
         assertThat(metrics)
@@ -359,7 +359,7 @@ class PublishIntegrationTests {
         web.post().uri(events("acme", "metered-topic")).header("Authorization", TOKEN)
                 .contentType(MediaType.parseMediaType("application/cloudevents-batch+json"))
                 .bodyValue("[{\"type\":\"t\"},{\"type\":\"t\"},{\"type\":\"t\"},{\"type\":\"t\"},{\"type\":\"t\"}]")
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody(Void.class);
         // The burst is spent: the next event waits for a refill (2/s → about 500 ms).
         web.post().uri(events("acme", "metered-topic")).header("Authorization", TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
@@ -383,7 +383,7 @@ class PublishIntegrationTests {
         declare("acme", "unmetered-neighbour", 1);
         web.post().uri(events("acme", "unmetered-neighbour")).header("Authorization", TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody(Void.class);
     }
 
     @Test
@@ -395,7 +395,7 @@ class PublishIntegrationTests {
         for (String topic : List.of("one", "two", "one")) {
             web.post().uri(events("noisy", topic)).header("Authorization", TOKEN)
                     .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                    .exchange().expectStatus().isCreated();
+                    .exchange().expectStatus().isCreated().expectBody(Void.class);
         }
         web.post().uri(events("noisy", "two")).header("Authorization", TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
@@ -405,7 +405,7 @@ class PublishIntegrationTests {
         assertThat(rows("noisy", "two")).isEqualTo(1);
         web.post().uri(events("quiet", "one")).header("Authorization", TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody(Void.class);
         String metrics = web.get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
                 .expectBody(String.class).returnResult().getResponseBody();
         assertThat(metrics).containsPattern("switchboard_delivery_publish_throttled_total\\{[^}]*bucket=\"tenant\"[^}]*tenant=\"noisy\"");

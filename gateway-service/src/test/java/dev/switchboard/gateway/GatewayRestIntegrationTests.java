@@ -1,5 +1,13 @@
 package dev.switchboard.gateway;
 
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
+import com.nimbusds.jwt.SignedJWT;
+import dev.switchboard.leaks.LeakDetectionLevel;
+import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,7 +21,11 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import tools.jackson.databind.JsonNode;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -21,6 +33,7 @@ import java.util.function.Consumer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The public REST edge end to end: real gateway → real delivery → real registry → real PostgreSQL. */
+@LeakDetectionLevel(ResourceLeakDetector.Level.PARANOID)
 class GatewayRestIntegrationTests {
 
     static TestPlatform platform;
@@ -28,12 +41,13 @@ class GatewayRestIntegrationTests {
     static TestPlatform.Key subscriber;
     static TestPlatform.Key both;
     static TestPlatform.Key otherTenant;
+    static String acmeSecret;
     static WebTestClient gateway;
 
     @BeforeAll
     static void start() {
         platform = TestPlatform.start(1);
-        platform.createTenant("acme");
+        acmeSecret = platform.createTenant("acme");
         platform.createTenant("globex");
         publisher = platform.createKey("acme", "publish");
         subscriber = platform.createKey("acme", "subscribe");
@@ -90,7 +104,7 @@ class GatewayRestIntegrationTests {
     @Test
     void patternCreatedTopicsWorkAndEnforceTheirSettings() {
         long before = head("chat.room-1");
-        publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":2,\"data\":\"hi\"}").expectStatus().isCreated();
+        publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":2,\"data\":\"hi\"}").expectStatus().isCreated().expectBody(Void.class);
         publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"schemaversion\":3,\"data\":\"hi\"}")
                 .expectStatus().isEqualTo(422).expectBody().jsonPath("$.code").isEqualTo("unsupported_schema_version");
         publish(both, "chat.room-1", "application/json", "{\"type\":\"msg\",\"data\":\"" + "x".repeat(200) + "\"}")
@@ -110,8 +124,8 @@ class GatewayRestIntegrationTests {
                 .expectBody().jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("ttl"));
         publish(both, "orders", "application/json", "{\"type\":\"t\",\"id\":\"" + "i".repeat(129) + "\"}").expectStatus().isBadRequest()
                 .expectBody().jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("id"));
-        publish(both, "orders", "application/json", "{\"data\":1}").expectStatus().isBadRequest();
-        publish(both, "orders", "application/json", "{\"type\":\"t\",\"seq\":5}").expectStatus().isBadRequest();
+        publish(both, "orders", "application/json", "{\"data\":1}").expectStatus().isBadRequest().expectBody(Void.class);
+        publish(both, "orders", "application/json", "{\"type\":\"t\",\"seq\":5}").expectStatus().isBadRequest().expectBody(Void.class);
         StringBuilder big = new StringBuilder("[");
         for (int i = 0; i < 1001; i++) {
             big.append(i == 0 ? "" : ",").append("{\"type\":\"t\"}");
@@ -119,12 +133,32 @@ class GatewayRestIntegrationTests {
         publish(both, "orders", "application/cloudevents-batch+json", big.append(']').toString())
                 .expectStatus().isEqualTo(413).expectBody().jsonPath("$.code").isEqualTo("payload_too_large");
         publish(both, "orders", "application/cloudevents-batch+json", "[{\"type\":\"ok\"},{\"type\":\"ok\",\"ttl\":\"soon\"}]")
-                .expectStatus().isBadRequest();
+                .expectStatus().isBadRequest().expectBody(Void.class);
         publish(both, "orders", "application/json", "{\"type\":\"t\",\"data\":\"" + "x".repeat(9 * 1024 * 1024) + "\"}")
                 .expectStatus().isEqualTo(413).expectBody().jsonPath("$.code").isEqualTo("payload_too_large");
         publish(both, "no-such-topic", "application/json", "{\"type\":\"t\"}").expectStatus().isNotFound()
                 .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
-        publish(both, "Bad..Name", "application/json", "{\"type\":\"t\"}").expectStatus().isBadRequest();
+        publish(both, "Bad..Name", "application/json", "{\"type\":\"t\"}").expectStatus().isBadRequest().expectBody(Void.class);
+        assertThat(head("orders")).isEqualTo(before);
+    }
+
+    @Test
+    void aWrongMethodIs405WithTheMethodsThePathAllows() {
+        long before = head("orders");
+        gateway.delete().uri("/v1/topics/orders/events").header("Authorization", both.bearer())
+                .exchange().expectStatus().isEqualTo(405)
+                .expectHeader().contentType("application/problem+json")
+                .expectHeader().value("Allow", allow -> assertThat(allow.split(", *")).containsExactlyInAnyOrder("GET", "POST"))
+                .expectBody().consumeWith(r -> { })
+                .jsonPath("$.code").isEqualTo("method_not_allowed")
+                .jsonPath("$.type").isEqualTo("urn:switchboard:problem:method_not_allowed")
+                .jsonPath("$.status").isEqualTo(405)
+                .jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("DELETE").contains("GET, POST"));
+        gateway.put().uri("/v1/topics/orders/stream").header("Authorization", both.bearer())
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                .exchange().expectStatus().isEqualTo(405)
+                .expectHeader().valueEquals("Allow", "GET")
+                .expectBody().consumeWith(r -> { }).jsonPath("$.code").isEqualTo("method_not_allowed");
         assertThat(head("orders")).isEqualTo(before);
     }
 
@@ -135,29 +169,81 @@ class GatewayRestIntegrationTests {
                 .expectBody().jsonPath("$.code").isEqualTo("unauthenticated");
         gateway.post().uri("/v1/topics/orders/events").header("Authorization", "Bearer sb_key_nope_nope")
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                .exchange().expectStatus().isUnauthorized();
+                .exchange().expectStatus().isUnauthorized().expectBody(Void.class);
         gateway.post().uri("/v1/topics/orders/events").header("Authorization", "Bearer " + TestPlatform.ADMIN_TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
-                .exchange().expectStatus().isUnauthorized();
+                .exchange().expectStatus().isUnauthorized().expectBody(Void.class);
         publish(subscriber, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isForbidden()
                 .expectBody().jsonPath("$.code").isEqualTo("forbidden");
         gateway.get().uri("/v1/topics/orders/events").header("Authorization", publisher.bearer())
-                .exchange().expectStatus().isForbidden();
+                .exchange().expectStatus().isForbidden().expectBody(Void.class);
         // Another tenant's credential names its own tenant's "orders", which does not exist.
         publish(otherTenant, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isNotFound()
                 .expectBody().jsonPath("$.code").isEqualTo("topic_not_found");
         assertThat(head("orders")).isEqualTo(before);
     }
 
+    /** The end of every 401 detail of /v1. */
+    private static final String ACCEPTED = "Accepted: an API key (sb_…) or an HS256 client JWT with tid and exp.";
+
+    @Test
+    void everyRefusedCredentialSaysWhatWasWrongAndWhatIsAccepted() throws Exception {
+        Instant later = Instant.now().plusSeconds(600);
+        List<String> all = List.of(">");
+        JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("u").claim("tid", "acme")
+                .expirationTime(Date.from(later)).claim("publish", all).build();
+        SignedJWT hs512 = new SignedJWT(new JWSHeader(JWSAlgorithm.HS512), claims);
+        hs512.sign(new MACSigner("s".repeat(64).getBytes(StandardCharsets.UTF_8)));
+        Map<String, String> refusals = new LinkedHashMap<>();
+        refusals.put(new PlainJWT(claims).serialize(), "The token is unsigned (alg none); it must be signed with HS256.");
+        refusals.put(hs512.serialize(), "The token is signed with HS512; only HS256 is accepted.");
+        refusals.put(TestPlatform.ADMIN_TOKEN, "The token is neither an API key (sb_…) nor a JWT"
+                + " (the platform admin token is for the registry's /admin/v1, not for /v1).");
+        refusals.put("%garbage%", "The token is neither an API key (sb_…) nor a JWT"
+                + " (the platform admin token is for the registry's /admin/v1, not for /v1).");
+        refusals.put("aaa.bbb.ccc", "The token is not a well-formed JWT: its header is not a valid JOSE header.");
+        refusals.put(WsClient.jwt(acmeSecret, "acme", "u", Instant.ofEpochSecond(1_700_000_000L), all, all),
+                "The token expired at 2023-11-14T22:13:20Z.");
+        refusals.put(WsClient.jwt(acmeSecret, null, later, all, all), "The token has no tid (tenant) claim.");
+        refusals.put(WsClient.jwt(acmeSecret, "acme", null, all, all), "The token has no exp (expiry) claim.");
+        refusals.put(WsClient.jwt("not-the-tenant-secret-but-long-enough-for-hs256", "acme", all),
+                "The token's signature does not verify with its tenant's client secret.");
+        refusals.put("sb_key_nope_nope", "The API key is unknown or revoked.");
+        refusals.forEach((token, reason) -> {
+            for (WebTestClient.RequestHeadersSpec<?> request : List.of(
+                    gateway.post().uri("/v1/topics/orders/events").contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}"),
+                    gateway.get().uri("/v1/topics/orders/stream").accept(MediaType.TEXT_EVENT_STREAM))) {
+                request.header("Authorization", "Bearer " + token).exchange()
+                        .expectStatus().isUnauthorized()
+                        .expectHeader().valueEquals("WWW-Authenticate",
+                                "Bearer error=\"invalid_token\", error_description=\"" + reason.replace("…", "...") + "\"")
+                        .expectBody().consumeWith(r -> { })
+                        .jsonPath("$.code").isEqualTo("unauthenticated")
+                        .jsonPath("$.detail").value(detail -> assertThat(detail.toString()).as(token)
+                                .isEqualTo(reason + " " + ACCEPTED)
+                                .doesNotContain(token).doesNotContain(acmeSecret).doesNotContainIgnoringCase("exception"));
+            }
+        });
+        for (WebTestClient.RequestHeadersSpec<?> request : List.of(
+                gateway.post().uri("/v1/topics/orders/events").contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}"),
+                gateway.get().uri("/v1/topics/orders/stream").accept(MediaType.TEXT_EVENT_STREAM),
+                gateway.get().uri("/v1/topics/orders/events").header("Authorization", "Basic dXNlcjpwYXNz"))) {
+            request.exchange().expectStatus().isUnauthorized()
+                    .expectHeader().valueEquals("WWW-Authenticate", "Bearer")
+                    .expectBody().jsonPath("$.code").isEqualTo("unauthenticated")
+                    .jsonPath("$.detail").isEqualTo("A bearer credential is required (Authorization: Bearer <token>). " + ACCEPTED);
+        }
+    }
+
     @Test
     void aRevokedKeyFailsWithinOneSecond() {
         TestPlatform.Key doomed = platform.createKey("acme", "publish");
-        publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated();
+        publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated().expectBody(Void.class);
         platform.revokeKey("acme", doomed);
         long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
         int status;
         do {
-            status = publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").returnResult(String.class).getStatus().value();
+            status = publish(doomed, "orders", "application/json", "{\"type\":\"t\"}").expectBody(Void.class).returnResult().getStatus().value();
         } while (status != 401 && System.nanoTime() < deadline);
         assertThat(status).isEqualTo(401);
     }
@@ -166,7 +252,7 @@ class GatewayRestIntegrationTests {
     void serverSentEventsCarryTheSeqAsIdAndResumeWithLastEventId() {
         platform.declareTopic("acme", "feed", Map.of());
         for (int i = 1; i <= 5; i++) {
-            publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":" + i + "}").expectStatus().isCreated();
+            publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":" + i + "}").expectStatus().isCreated().expectBody(Void.class);
         }
         WebClient client = WebClient.builder().baseUrl(platform.gatewayUrl(0)).defaultHeader("Authorization", subscriber.bearer()).build();
         ParameterizedTypeReference<ServerSentEvent<String>> sse = new ParameterizedTypeReference<>() {
@@ -184,7 +270,7 @@ class GatewayRestIntegrationTests {
         Mono<Void> later = Mono.delay(Duration.ofMillis(500))
                 .publishOn(Schedulers.boundedElastic())
                 .then(Mono.fromRunnable(() -> publish(publisher, "feed", "application/json", "{\"type\":\"t\",\"data\":6}")
-                        .expectStatus().isCreated()));
+                        .expectStatus().isCreated().expectBody(Void.class)));
         List<ServerSentEvent<String>> rest = Flux.merge(resumed.collectList().flux(), later.then(Mono.<List<ServerSentEvent<String>>>empty()).flux())
                 .blockFirst(Duration.ofSeconds(20));
         assertThat(rest).extracting(ServerSentEvent::id).containsExactly("4", "5", "6");

@@ -61,7 +61,7 @@ class GatewayWebSocketIntegrationTests {
         platform.admin().put().uri("/admin/v1/tenants/{t}/quotas", "wstiny").contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(Map.of("publishPerSecond", 1000, "burst", 2000, "maxConnections", 2,
                         "maxSubscriptionsPerConnection", 2, "maxPayloadBytes", 65536))
-                .exchange().expectStatus().is2xxSuccessful();
+                .exchange().expectStatus().is2xxSuccessful().expectBody(Void.class);
     }
 
     @AfterAll
@@ -117,26 +117,35 @@ class GatewayWebSocketIntegrationTests {
     }
 
     @Test
-    void badTokensAreRefusedWith4001() {
+    void badTokensAreRefusedWith4001SayingWhatWasWrong() {
         Instant later = Instant.now().plusSeconds(600);
         List<String> all = List.of(">");
-        List<String> tokens = List.of(
-                WsClient.jwt("a-completely-different-secret-of-enough-length", "wsacme", later, all, all),
-                WsClient.jwt(secret, "wsacme", Instant.now().minusSeconds(120), all, all),
-                WsClient.jwt(otherSecret, "wsacme", later, all, all),
-                WsClient.jwt(secret, "nosuchtenant", later, all, all),
-                WsClient.jwt(secret, "wsacme", null, all, all),
-                WsClient.jwt(secret, null, later, all, all),
-                "not-a-jwt");
-        for (String token : tokens) {
+        Map<String, String> tokens = new java.util.LinkedHashMap<>();
+        tokens.put(WsClient.jwt("a-completely-different-secret-of-enough-length", "wsacme", later, all, all),
+                "The token's signature does not verify with its tenant's client secret.");
+        tokens.put(WsClient.jwt(secret, "wsacme", Instant.ofEpochSecond(1_700_000_000L), all, all),
+                "The token expired at 2023-11-14T22:13:20Z.");
+        tokens.put(WsClient.jwt(otherSecret, "wsacme", later, all, all),
+                "The token's signature does not verify with its tenant's client secret.");
+        tokens.put(WsClient.jwt(secret, "nosuchtenant", later, all, all), "The token's tenant (tid) is unknown.");
+        tokens.put(WsClient.jwt(secret, "wsacme", null, all, all), "The token has no exp (expiry) claim.");
+        tokens.put(WsClient.jwt(secret, null, later, all, all), "The token has no tid (tenant) claim.");
+        tokens.put(new com.nimbusds.jwt.PlainJWT(new com.nimbusds.jwt.JWTClaimsSet.Builder().claim("tid", "wsacme")
+                        .expirationTime(java.util.Date.from(later)).build()).serialize(),
+                "The token is unsigned (alg none); it must be signed with HS256.");
+        tokens.put(publisher.key(), "An API key (sb_…) is not accepted here; a socket connects with a client JWT.");
+        tokens.put("not-a-jwt", "The token is not a JWT.");
+        tokens.forEach((token, reason) -> {
             try (WsClient ws = WsClient.open(platform.gatewayUrl(0))) {
                 long id = ws.send(Map.of("op", "connect", "token", token));
                 JsonNode error = ws.nextOp("error");
                 assertThat(error.path("code").asString()).as(token).isEqualTo("unauthenticated");
+                assertThat(error.path("message").asString()).as(token)
+                        .isEqualTo(reason + " Accepted: an HS256 client JWT with tid and exp.");
                 assertThat(error.path("id").asLong()).isEqualTo(id);
                 assertThat(ws.awaitClose()).as(token).isEqualTo(4001);
             }
-        }
+        });
     }
 
     @Test
@@ -406,13 +415,43 @@ class GatewayWebSocketIntegrationTests {
         }
     }
 
+    /**
+     * Frames over max-frame-bytes (16 KiB here) close with 4009 after an {@code error
+     * payload_too_large}, whatever their size — 20 kB, or 2 MiB, far past what the server would
+     * buffer — and however fragmented; the other sockets of the gateway carry on.
+     */
     @Test
     void oversizedFramesClose4009() {
-        try (WsClient ws = connected(0, List.of("chat.*"))) {
-            ws.send(Map.of("op", "publish", "topic", "chat.big", "event", Map.of("type", "t", "data", "y".repeat(20_000))));
-            assertThat(ws.nextOp("error").path("code").asString()).isEqualTo("payload_too_large");
-            assertThat(ws.awaitClose()).isEqualTo(4009);
+        String small = publishFrame(20_000);
+        String huge = publishFrame(2 * 1024 * 1024);
+        List<java.util.function.Consumer<WsClient>> senders = List.of(
+                ws -> ws.sendRaw(small),
+                ws -> ws.sendRaw(huge),
+                ws -> ws.sendFragmented(small, 4),
+                ws -> ws.sendFragmented(huge, 256),
+                ws -> ws.sendFragmented(huge, 2));
+        try (WsClient bystander = connected(0, List.of("chat.*"))) {
+            bystander.subscribe("chat.bystander", null);
+            for (int i = 0; i < senders.size(); i++) {
+                try (WsClient ws = connected(0, List.of("chat.*"))) {
+                    senders.get(i).accept(ws);
+                    JsonNode error = ws.nextOp("error");
+                    assertThat(error.path("code").asString()).as("case %d", i).isEqualTo("payload_too_large");
+                    assertThat(error.path("message").asString()).as("case %d", i).isEqualTo("A frame may have at most 16384 bytes.");
+                    assertThat(ws.awaitClose()).as("case %d", i).isEqualTo(4009);
+                }
+                long ping = bystander.send(Map.of("op", "ping"));
+                assertThat(bystander.next(f -> f.path("id").asLong(-1) == ping).path("op").asString()).isEqualTo("pong");
+            }
+            long seq = publish("chat.bystander", 1, 10).get(0);
+            assertThat(bystander.nextOp("event").path("event").path("seq").asLong()).isEqualTo(seq);
+            assertThat(bystander.closeCode).isNotDone();
         }
+    }
+
+    private static String publishFrame(int dataChars) {
+        return "{\"op\":\"publish\",\"id\":1,\"topic\":\"chat.big\",\"event\":{\"type\":\"t\",\"data\":\""
+                + "y".repeat(dataChars) + "\"}}";
     }
 
     @Test

@@ -148,7 +148,7 @@ public final class TestPlatform implements AutoCloseable {
         body.putIfAbsent("publishRate", Map.of("perSecond", 100_000, "burst", 100_000));
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", tenant, nameOrPattern).contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(body)
-                .exchange().expectStatus().is2xxSuccessful();
+                .exchange().expectStatus().is2xxSuccessful().expectBody(Void.class);
     }
 
     /**
@@ -186,7 +186,7 @@ public final class TestPlatform implements AutoCloseable {
 
     public void revokeKey(String tenant, Key key) {
         admin().delete().uri("/admin/v1/tenants/{t}/keys/{id}", tenant, key.id())
-                .exchange().expectStatus().isNoContent();
+                .exchange().expectStatus().isNoContent().expectBody(Void.class);
     }
 
     @Override

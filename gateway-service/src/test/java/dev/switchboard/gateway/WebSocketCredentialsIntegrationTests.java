@@ -1,7 +1,9 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.leaks.LeakDetectionLevel;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the socket's outbound queue overflowing.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
+@LeakDetectionLevel(ResourceLeakDetector.Level.PARANOID)
 class WebSocketCredentialsIntegrationTests {
 
     /** ClientTokens' clock skew: a token is honoured until exp plus this. */
@@ -141,7 +144,7 @@ class WebSocketCredentialsIntegrationTests {
         try (WsClient gone = WsClient.open(platform.gatewayUrl(0)).connect(WsClient.jwt(goneSecret, "crdgone", List.of("g.*")));
              WsClient stays = WsClient.open(platform.gatewayUrl(0)).connect(WsClient.jwt(secret, "crdacme", List.of("a.*")))) {
             gone.subscribe("g.x", null);
-            platform.admin().delete().uri("/admin/v1/tenants/{t}", "crdgone").exchange().expectStatus().isNoContent();
+            platform.admin().delete().uri("/admin/v1/tenants/{t}", "crdgone").exchange().expectStatus().isNoContent().expectBody(Void.class);
             JsonNode error = gone.nextOp("error");
             assertThat(error.path("code").asString()).isEqualTo("unauthenticated");
             assertThat(gone.awaitClose()).isEqualTo(4001);

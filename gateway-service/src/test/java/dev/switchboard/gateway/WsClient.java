@@ -7,8 +7,10 @@ import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -49,7 +51,7 @@ final class WsClient implements AutoCloseable {
     final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
     final CompletableFuture<Throwable> failure = new CompletableFuture<>();
     final AtomicInteger pings = new AtomicInteger();
-    private final Sinks.Many<String> outbound = Sinks.many().unicast().onBackpressureBuffer();
+    private final Sinks.Many<WebSocketFrame> outbound = Sinks.many().unicast().onBackpressureBuffer();
     private final Sinks.Empty<Void> resume = Sinks.empty();
     private volatile boolean paused;
     private final Disposable connection;
@@ -81,7 +83,7 @@ final class WsClient implements AutoCloseable {
                             .concatMap(text -> paused ? resume.asMono().thenReturn(text) : Mono.just(text), 0)
                             .doOnNext(text -> frames.add(JSON.readTree(text)))
                             .then();
-                    Mono<Void> send = out.sendString(outbound.asFlux()).then();
+                    Mono<Void> send = out.sendObject(outbound.asFlux()).then();
                     return Mono.when(receive, send);
                 })
                 .subscribe(x -> { }, e -> {
@@ -135,7 +137,19 @@ final class WsClient implements AutoCloseable {
     }
 
     void sendRaw(String text) {
-        outbound.tryEmitNext(text);
+        outbound.tryEmitNext(new TextWebSocketFrame(text));
+    }
+
+    /** Sends {@code text} as one message of {@code pieces} fragments: a text frame, then continuations. */
+    void sendFragmented(String text, int pieces) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        int step = (bytes.length + pieces - 1) / pieces;
+        for (int from = 0; from < bytes.length; from += step) {
+            int to = Math.min(bytes.length, from + step);
+            io.netty.buffer.ByteBuf part = io.netty.buffer.Unpooled.wrappedBuffer(bytes, from, to - from);
+            boolean last = to == bytes.length;
+            outbound.tryEmitNext(from == 0 ? new TextWebSocketFrame(last, 0, part) : new ContinuationWebSocketFrame(last, 0, part));
+        }
     }
 
     long send(Map<String, Object> frame) {

@@ -101,9 +101,9 @@ class ChangeFeedIntegrationTests extends RegistryIntegrationTest {
         String key = createKey(t, "publish");
         String keyId = key.substring("sb_".length(), "sb_".length() + "key_".length() + 12);
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", t, "orders.*").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue("{}").exchange().expectStatus().isCreated();
+                .bodyValue("{}").exchange().expectStatus().isCreated().expectBody(Void.class);
         admin().put().uri("/admin/v1/tenants/{t}/quotas", t).contentType(MediaType.APPLICATION_JSON)
-                .bodyValue("{}").exchange().expectStatus().isOk();
+                .bodyValue("{}").exchange().expectStatus().isOk().expectBody(Void.class);
         List<Long> ids = sql("SELECT id FROM changes WHERE tenant_id = ? ORDER BY id", t).stream()
                 .map(row -> ((Number) row.get(0)).longValue()).toList();
         assertThat(ids).hasSize(4);

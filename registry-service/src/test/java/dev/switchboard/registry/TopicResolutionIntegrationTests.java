@@ -28,7 +28,7 @@ class TopicResolutionIntegrationTests extends RegistryIntegrationTest {
 
     private void declare(String name, int maxAttempts) {
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", t, name).contentType(MediaType.APPLICATION_JSON)
-                .bodyValue(Map.of("maxAttempts", maxAttempts)).exchange().expectStatus().isCreated();
+                .bodyValue(Map.of("maxAttempts", maxAttempts)).exchange().expectStatus().isCreated().expectBody(Void.class);
     }
 
     private void resolvesTo(String topic, String declaredBy, int maxAttempts) {
@@ -70,7 +70,7 @@ class TopicResolutionIntegrationTests extends RegistryIntegrationTest {
                 .expectBody().jsonPath("$.declaredBy").isEqualTo("chat.*");
 
         // removing the winner hands the topic to the next one
-        admin().delete().uri("/admin/v1/tenants/{t}/topics/{n}", t, "chat.*").exchange().expectStatus().isNoContent();
+        admin().delete().uri("/admin/v1/tenants/{t}/topics/{n}", t, "chat.*").exchange().expectStatus().isNoContent().expectBody(Void.class);
         resolvesTo("chat.room-1", "chat.>", 2);
     }
 
@@ -105,7 +105,7 @@ class TopicResolutionIntegrationTests extends RegistryIntegrationTest {
     void resolvedSettingsCarryIsoDurations() {
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", t, "ai.>").contentType(MediaType.APPLICATION_JSON)
                 .bodyValue("{\"retention\":\"P2D\",\"dedupWindow\":\"PT10M\",\"defaultTtl\":\"PT45S\",\"lagPolicy\":\"none\"}")
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody(Void.class);
         service().get().uri("/internal/v1/tenants/{t}/topics/resolve?name={n}", t, "ai.answers").exchange()
                 .expectStatus().isOk()
                 .expectBody()

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -26,7 +27,7 @@ class ValidationIntegrationTests extends RegistryIntegrationTest {
         t = newTenantId();
         createTenant(t);
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", t, "chat.*").contentType(MediaType.APPLICATION_JSON)
-                .bodyValue("{\"partitions\":2}").exchange().expectStatus().isCreated();
+                .bodyValue("{\"partitions\":2}").exchange().expectStatus().isCreated().expectBody(Void.class);
     }
 
     /** Everything stored about tenant {@code t}, plus how many tenants exist. */
@@ -116,6 +117,18 @@ class ValidationIntegrationTests extends RegistryIntegrationTest {
         rejected(admin().patch().uri("/admin/v1/tenants/{t}", t).contentType(MediaType.APPLICATION_JSON)
                 .bodyValue("{\"name\":\"" + "n".repeat(5000) + "\"}").exchange(), HttpStatus.PAYLOAD_TOO_LARGE,
                 "payload_too_large", before);
+    }
+
+    @Test
+    void aWrongMethodIs405WithTheMethodsThePathAllows() {
+        String before = state();
+        WebTestClient.ResponseSpec collection = admin().delete().uri("/admin/v1/tenants").exchange();
+        collection.expectHeader().value(HttpHeaders.ALLOW, allow -> assertThat(allow.split(", *")).containsExactlyInAnyOrder("GET", "POST"));
+        rejected(collection, HttpStatus.METHOD_NOT_ALLOWED, "method_not_allowed", before);
+        WebTestClient.ResponseSpec key = admin().put().uri("/admin/v1/tenants/{t}/keys", t)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"name\":\"k\",\"scopes\":[\"admin\"]}").exchange();
+        key.expectHeader().value(HttpHeaders.ALLOW, allow -> assertThat(allow.split(", *")).containsExactlyInAnyOrder("GET", "POST"));
+        rejected(key, HttpStatus.METHOD_NOT_ALLOWED, "method_not_allowed", before);
     }
 
     @ParameterizedTest

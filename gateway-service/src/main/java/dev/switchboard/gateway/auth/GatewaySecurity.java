@@ -27,11 +27,18 @@ import reactor.core.publisher.Mono;
  * The public edge authenticates every {@code /v1} request by bearer token: a tenant API key
  * ({@code sb_…}) resolved through the registry (cached; a revoked key fails within a second), or a
  * browser's client JWT, verified like the WebSocket's {@code connect} token ({@link ClientTokens}).
- * Failures are problem+json: 401 for a missing or unknown credential, 503 when the registry cannot
- * be asked. What a caller may do with a topic is decided per request from its {@link Caller}.
+ * Failures are problem+json: 401 for a missing or refused credential, with {@code WWW-Authenticate:
+ * Bearer} ({@code error="invalid_token"} and the reason when a token was given) and a detail that
+ * says what was wrong and what is accepted; 503 when the registry cannot be asked. What a caller may do with a topic is decided per request from its {@link Caller}.
  */
 @Configuration(proxyBeanMethods = false)
 class GatewaySecurity {
+
+    /** The end of every 401 detail: what {@code /v1} takes. */
+    static final String ACCEPTED = "Accepted: an API key (sb_…) or " + ClientTokens.ACCEPTS + ".";
+    static final String MISSING = "A bearer credential is required (Authorization: Bearer <token>). " + ACCEPTED;
+    static final String NEITHER = "The token is neither an API key (sb_…) nor a JWT"
+            + " (the platform admin token is for the registry's /admin/v1, not for /v1).";
 
     @Bean
     SecurityWebFilterChain gatewayFilterChain(ServerHttpSecurity http, RegistryClient registry, ClientTokens tokens,
@@ -40,9 +47,7 @@ class GatewaySecurity {
         bearer.setServerAuthenticationConverter(GatewaySecurity::bearerToken);
         bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
         bearer.setAuthenticationFailureHandler((webExchange, e) -> unauthenticated(problems, webExchange.getExchange(), e));
-        return StatelessSecurity.base(http, problems,
-                        "A bearer credential is required: Authorization: Bearer <API key or client JWT>.",
-                        "This credential may not do this.")
+        return StatelessSecurity.base(http, problems, MISSING, "This credential may not do this.")
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
                 .authorizeExchange(exchanges -> exchanges
                         .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
@@ -61,9 +66,9 @@ class GatewaySecurity {
     private static ReactiveAuthenticationManager authenticationManager(RegistryClient registry, ClientTokens tokens) {
         return authentication -> {
             String token = ((BearerToken) authentication).getCredentials();
-            Mono<? extends Caller> caller = token.startsWith("sb_")
-                    ? registry.resolveKey(token).map(Caller.ApiKey::new)
-                    : tokens.verify(token);
+            Mono<? extends Caller> caller = token.startsWith("sb_") ? registry.resolveKey(token).map(Caller.ApiKey::new)
+                    : ClientTokens.looksLikeJwt(token) ? tokens.verify(token)
+                    : Mono.error(new SwitchboardException(ErrorCode.UNAUTHENTICATED, NEITHER));
             return caller
                     .<Authentication>map(CallerAuthentication::new)
                     .onErrorMap(SwitchboardException.class, e -> e.code() == ErrorCode.UNAUTHENTICATED
@@ -80,14 +85,35 @@ class GatewaySecurity {
         return Mono.just(new BearerToken(header.substring(7).trim()));
     }
 
+    /**
+     * A token was given and refused: RFC 6750 §3.1's {@code invalid_token}, its description the reason
+     * (the problem's detail adds what is accepted).
+     */
     private static Mono<Void> unauthenticated(ProblemWebExceptionHandler problems, ServerWebExchange exchange, AuthenticationException e) {
         if (e instanceof AuthenticationServiceException) {
             return problems.write(exchange.getResponse(),
                     ProblemMapper.of(ErrorCode.UNAVAILABLE, "Credentials cannot be checked right now; retry shortly."));
         }
-        String detail = e instanceof BadCredentialsException && e.getMessage() != null && !e.getMessage().isBlank()
+        String reason = e instanceof BadCredentialsException && e.getMessage() != null && !e.getMessage().isBlank()
                 ? e.getMessage() : "The credential is unknown, revoked or malformed.";
-        return problems.write(exchange.getResponse(), ProblemMapper.of(ErrorCode.UNAUTHENTICATED, detail));
+        exchange.getResponse().getHeaders().set(HttpHeaders.WWW_AUTHENTICATE,
+                "Bearer error=\"invalid_token\", error_description=\"" + headerSafe(reason) + "\"");
+        return problems.write(exchange.getResponse(), ProblemMapper.of(ErrorCode.UNAUTHENTICATED, reason + " " + ACCEPTED));
     }
 
+    /** RFC 6750 §3: an error_description is printable ASCII without {@code "} and {@code \}. */
+    static String headerSafe(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '…') {
+                out.append("...");
+            } else if (c == '"' || c == '\\') {
+                out.append('\'');
+            } else {
+                out.append(c >= 0x20 && c <= 0x7e ? c : '?');
+            }
+        }
+        return out.toString();
+    }
 }

@@ -18,8 +18,8 @@ import java.util.List;
  * @param connectTimeout  how long a socket may take to send a valid {@code connect} frame before close 4001
  * @param pingInterval    how often the server sends a WebSocket ping; also announced in {@code connected}
  * @param idleTimeout     a socket from which nothing (no frame, no pong) arrived for this long is closed (1001)
- * @param maxFrameBytes   the largest client frame taken; a larger one gets {@code error payload_too_large} and close 4009
- *                        (frames over 4 × this, at least 1 MiB, are refused by Netty itself with close 1009)
+ * @param maxFrameBytes   the largest client message taken (the payload of a frame, or of all fragments of one message);
+ *                        a larger one gets {@code error payload_too_large} and close 4009, and is not buffered
  * @param queueFrames     bound of a socket's outbound queue, in frames: a socket that falls this far behind is lagging
  * @param queueBytes      bound of a socket's outbound queue, in bytes (UTF-8 of the queued frames)
  * @param closeTimeout    how long the last frames before a close ({@code reconnect}, {@code error}) may take to be
@@ -78,10 +78,5 @@ public record WebSocketProperties(
         shutdownJitter = shutdownJitter == null ? DEFAULT_SHUTDOWN_JITTER : shutdownJitter;
         shutdownTimeout = shutdownTimeout == null ? DEFAULT_SHUTDOWN_TIMEOUT : shutdownTimeout;
         connectionReportInterval = connectionReportInterval == null ? DEFAULT_CONNECTION_REPORT_INTERVAL : connectionReportInterval;
-    }
-
-    /** Netty's own hard limit: beyond it a frame is not even read into memory. */
-    public int nettyMaxFrameBytes() {
-        return Math.max(maxFrameBytes * 4, 1024 * 1024);
     }
 }

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -41,6 +42,8 @@ public class DeliveryClient {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryClient.class);
     private static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
+    /** A stream line carries one event (its data at most 1 MiB) and its envelope: far below this. */
+    private static final int MAX_LINE_BYTES = 8 * 1024 * 1024;
 
     private final WebClient web;
     private final GatewayProperties properties;
@@ -136,7 +139,7 @@ public class DeliveryClient {
                 })
                 .accept(NDJSON)
                 .exchangeToFlux(response -> response.statusCode().is2xxSuccessful()
-                        ? response.bodyToFlux(String.class)
+                        ? NdjsonLines.of(response.bodyToFlux(DataBuffer.class), MAX_LINE_BYTES)
                         : response.bodyToMono(byte[].class).defaultIfEmpty(new byte[0])
                                 .flatMapMany(body -> Flux.error(problem(response, body))))
                 .filter(line -> !line.isBlank())

@@ -9,6 +9,7 @@ import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.contracts.stream.ResumePoints;
 import dev.switchboard.gateway.auth.Caller;
+import dev.switchboard.gateway.auth.ClientTokens;
 import dev.switchboard.gateway.fanout.Fanout;
 import dev.switchboard.gateway.fanout.OutFrame;
 import dev.switchboard.gateway.fanout.Outbound;
@@ -56,6 +57,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Session implements SubscriptionListener {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Session.class);
+    /** The end of a refused connect's message: what a socket takes. */
+    private static final String ACCEPTED = "Accepted: " + ClientTokens.ACCEPTS + ".";
 
     private final String id = UUID.randomUUID().toString();
     private final SessionContext context;
@@ -150,10 +153,9 @@ final class Session implements SubscriptionListener {
             }
             return Mono.empty();
         }
-        int size = text.content().readableBytes();
-        if (size > context.properties().maxFrameBytes()) {
-            close(new ServerFrame.Error(null, ErrorCode.PAYLOAD_TOO_LARGE,
-                    "A frame may have at most " + context.properties().maxFrameBytes() + " bytes.", null), CloseCodes.FRAME_TOO_LARGE);
+        if (text.content().readableBytes() > context.properties().maxFrameBytes()) {
+            // FrameLimit refuses these before they are read; this only backs it up.
+            frameTooLarge();
             return Mono.empty();
         }
         ClientFrame frame;
@@ -212,7 +214,7 @@ final class Session implements SubscriptionListener {
                 .onErrorResume(SwitchboardException.class, e -> {
                     authenticated.tryEmitValue(false);
                     if (e.code() == ErrorCode.UNAUTHENTICATED) {
-                        return unauthenticated(frame.id(), detail(e));
+                        return unauthenticated(frame.id(), detail(e) + " " + ACCEPTED);
                     }
                     close(new ServerFrame.Error(frame.id(), ErrorCode.UNAVAILABLE, "Credentials cannot be checked right now; retry shortly.", null),
                             CloseStatus.SERVICE_OVERLOAD.getCode());
@@ -248,7 +250,8 @@ final class Session implements SubscriptionListener {
                 })
                 .then()
                 // A refresh that fails leaves the socket as it was: its current token still holds until it expires.
-                .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(), detail(e)));
+                .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(),
+                        e.code() == ErrorCode.UNAUTHENTICATED ? detail(e) + " " + ACCEPTED : detail(e)));
     }
 
     /** The registry changed the tenant or its secrets: is the token still good? */
@@ -468,6 +471,12 @@ final class Session implements SubscriptionListener {
         if (!outbound.offer(OutFrame.PING) && !outbound.isFinished()) {
             lagging();
         }
+    }
+
+    /** A client message over {@code maxFrameBytes}: the socket closes with 4009. */
+    void frameTooLarge() {
+        close(new ServerFrame.Error(null, ErrorCode.PAYLOAD_TOO_LARGE,
+                "A frame may have at most " + context.properties().maxFrameBytes() + " bytes.", null), CloseCodes.FRAME_TOO_LARGE);
     }
 
     /** At the connect deadline. */

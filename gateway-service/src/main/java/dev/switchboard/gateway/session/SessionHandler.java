@@ -64,7 +64,8 @@ class SessionHandler implements WebSocketHandler {
         // The close frame is written as the queue's last frame without closing the TCP connection (see CloseHandshake).
         session.outbound().attach(channel, () -> new CloseWebSocketFrame(session.closeStatus().getCode(), session.closeStatus().getReason()));
         CloseHandshake.watch(channel, session.outbound());
-        Mono<Void> inbound = in.aggregateFrames(properties.nettyMaxFrameBytes())
+        FrameLimit.install(channel, properties.maxFrameBytes(), session::frameTooLarge);
+        Mono<Void> inbound = in.aggregateFrames(properties.maxFrameBytes())
                 .receiveFrames()
                 .doOnNext(m -> session.touch())
                 .flatMap(session::onMessage, properties.maxInflight())

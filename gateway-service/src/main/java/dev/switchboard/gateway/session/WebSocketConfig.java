@@ -22,9 +22,9 @@ import java.util.Map;
  * without an {@code Origin} header are not cross-origin requests and always pass; any other origin
  * not on the list gets 403 before the upgrade.
  *
- * <p>Frame size: Netty refuses frames over {@link WebSocketProperties#nettyMaxFrameBytes()} itself
- * (close 1009) without buffering them; below that, the session refuses frames over
- * {@code maxFrameBytes} with close 4009.
+ * <p>Frame size: a message over {@link WebSocketProperties#maxFrameBytes()} gets {@code error
+ * payload_too_large} and close 4009; {@link FrameLimit} drops its bytes as they arrive, so it is
+ * never buffered, however large.
  */
 @Configuration(proxyBeanMethods = false)
 class WebSocketConfig implements WebFluxConfigurer {
@@ -49,6 +49,6 @@ class WebSocketConfig implements WebFluxConfigurer {
 
     @Override
     public WebSocketService getWebSocketService() {
-        return new HandshakeWebSocketService(new GatewayUpgradeStrategy(properties.nettyMaxFrameBytes()));
+        return new HandshakeWebSocketService(new GatewayUpgradeStrategy(properties.maxFrameBytes()));
     }
 }

@@ -3,6 +3,8 @@ package dev.switchboard.gateway.browser;
 import com.nimbusds.jose.crypto.MACVerifier;
 import com.nimbusds.jwt.SignedJWT;
 import dev.switchboard.gateway.TestPlatform;
+import dev.switchboard.leaks.LeakDetectionLevel;
+import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,6 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * tokens) exist in development mode only.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
+@LeakDetectionLevel(ResourceLeakDetector.Level.PARANOID)
 class SdkFilesAndDevTokenIntegrationTests {
 
     static TestPlatform platform;
@@ -64,8 +67,8 @@ class SdkFilesAndDevTokenIntegrationTests {
             assertThat(types).contains("export function connect(options: ClientOptions | TokenSource): SwitchboardClient;");
         }
         // Nothing else becomes public with them.
-        devOff.get().uri("/sdk/other.js").exchange().expectStatus().isUnauthorized();
-        devOff.get().uri("/v1/topics/x/events").exchange().expectStatus().isUnauthorized();
+        devOff.get().uri("/sdk/other.js").exchange().expectStatus().isUnauthorized().expectBody(Void.class);
+        devOff.get().uri("/v1/topics/x/events").exchange().expectStatus().isUnauthorized().expectBody(Void.class);
     }
 
     @Test
@@ -132,7 +135,7 @@ class SdkFilesAndDevTokenIntegrationTests {
         Class<?> controller = Class.forName("dev.switchboard.gateway.dev.DevTokenController");
         devOff.post().uri("/dev/token").contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(Map.of("tenant", "sdkfiles", "subscribe", List.of(">")))
-                .exchange().expectStatus().isNotFound();
+                .exchange().expectStatus().isNotFound().expectBody(Void.class);
         ConfigurableApplicationContext production = platform.gateway(1);
         assertThat(production.getBeanNamesForType(controller)).isEmpty();
         assertThat(platform.gateway(0).getBeanNamesForType(controller)).hasSize(1);

@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.core.codec.DecodingException;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.ProblemDetail;
 import org.springframework.validation.FieldError;
 import org.springframework.web.ErrorResponse;
@@ -60,7 +61,7 @@ public final class ProblemMapper {
             return of(ErrorCode.INVALID_REQUEST, "No acceptable representation; ask for application/json.");
         }
         if (e instanceof MethodNotAllowedException m) {
-            return of(ErrorCode.INVALID_REQUEST, "Method " + m.getHttpMethod() + " is not allowed here.");
+            return methodNotAllowed(m);
         }
         if (e instanceof ServerWebInputException input) {
             return of(ErrorCode.INVALID_REQUEST, inputDetail(input));
@@ -69,6 +70,9 @@ public final class ProblemMapper {
             int status = rse.getStatusCode().value();
             if (status == 404) {
                 return of(ErrorCode.NOT_FOUND, "No such resource.");
+            }
+            if (status == 405) {
+                return of(ErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed here.");
             }
             if (status == 413) {
                 return of(ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large.");
@@ -95,6 +99,18 @@ public final class ProblemMapper {
 
     public static Mapped of(ErrorCode code, String detail) {
         return new Mapped(SwitchboardException.problem(code, detail), new HttpHeaders());
+    }
+
+    /** RFC 9110 §15.5.6: a 405 lists the methods the path does support in {@code Allow}. */
+    private static Mapped methodNotAllowed(MethodNotAllowedException m) {
+        String allowed = m.getSupportedMethods().stream()
+                .map(HttpMethod::name)
+                .sorted()
+                .collect(Collectors.joining(", "));
+        Mapped mapped = of(ErrorCode.METHOD_NOT_ALLOWED, "Method " + m.getHttpMethod() + " is not allowed on this path"
+                + (allowed.isEmpty() ? "." : "; allowed: " + allowed + "."));
+        mapped.headers().set(HttpHeaders.ALLOW, allowed);
+        return mapped;
     }
 
     private static String describe(FieldError error) {

@@ -3,6 +3,7 @@ package dev.switchboard.platform.problem;
 import dev.switchboard.contracts.errors.Headers;
 import org.springframework.core.Ordered;
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -40,6 +41,10 @@ public class ProblemWebExceptionHandler implements WebExceptionHandler, Ordered 
         response.setStatusCode(HttpStatusCode.valueOf(mapped.problem().getStatus()));
         response.getHeaders().setContentType(PROBLEM_JSON);
         mapped.headers().forEach((name, values) -> response.getHeaders().put(name, values));
+        if (mapped.problem().getStatus() == 401 && !response.getHeaders().containsHeader(HttpHeaders.WWW_AUTHENTICATE)) {
+            // RFC 9110 §15.5.2: a 401 names its scheme; every service takes bearer tokens only.
+            response.getHeaders().set(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+        }
         byte[] body = json.writeValueAsBytes(mapped.problem());
         DataBuffer buffer = response.bufferFactory().wrap(body);
         return response.writeWith(Mono.just(buffer));

@@ -20,6 +20,8 @@ public enum ErrorCode {
     TOPIC_NOT_FOUND("topic_not_found", 404, "Topic not found"),
     NOT_FOUND("not_found", 404, "Not found"),
     INVALID_REQUEST("invalid_request", 400, "Invalid request"),
+    /** Sent with an {@code Allow} header listing the methods the path supports. */
+    METHOD_NOT_ALLOWED("method_not_allowed", 405, "Method not allowed"),
     CONFLICT("conflict", 409, "Conflict"),
     PAYLOAD_TOO_LARGE("payload_too_large", 413, "Payload too large"),
     UNSUPPORTED_SCHEMA_VERSION("unsupported_schema_version", 422, "Unsupported schema version"),

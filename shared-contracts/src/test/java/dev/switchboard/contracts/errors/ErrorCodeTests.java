@@ -23,6 +23,7 @@ class ErrorCodeTests {
             entry("topic_not_found", 404),
             entry("not_found", 404),
             entry("invalid_request", 400),
+            entry("method_not_allowed", 405),
             entry("conflict", 409),
             entry("payload_too_large", 413),
             entry("unsupported_schema_version", 422),
