@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
@@ -77,12 +78,13 @@ class LagBackpressureIntegrationTests {
         }
     }
 
-    private WebClient client() {
-        return WebClient.builder().baseUrl("http://127.0.0.1:" + port).defaultHeader("Authorization", TOKEN).build();
+    private Answer call(String method, String path, String body) {
+        return call(port, method, path, body);
     }
 
-    private Answer call(String method, String path, String body) {
-        WebClient.RequestBodySpec spec = client().method(HttpMethod.valueOf(method)).uri(path);
+    private Answer call(int port, String method, String path, String body) {
+        WebClient.RequestBodySpec spec = WebClient.builder().baseUrl("http://127.0.0.1:" + port)
+                .defaultHeader("Authorization", TOKEN).build().method(HttpMethod.valueOf(method)).uri(path);
         WebClient.RequestHeadersSpec<?> request = body == null ? spec : spec.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
         return request.exchangeToMono(r -> r.bodyToMono(String.class).defaultIfEmpty("{}")
                         .map(text -> new Answer(r.statusCode().value(), r.headers().asHttpHeaders().getFirst("Retry-After"), JSON.readTree(text))))
@@ -118,9 +120,13 @@ class LagBackpressureIntegrationTests {
     }
 
     private void declare(String tenant, String topic, long maxLag, LagPolicy policy, int maxAttempts) {
+        registry.declare(tenant, topic, settings(maxLag, policy, maxAttempts));
+    }
+
+    private static TopicSettings settings(long maxLag, LagPolicy policy, int maxAttempts) {
         TopicSettings d = TopicSettings.defaults();
-        registry.declare(tenant, topic, new TopicSettings(1, d.retention(), d.dedupWindow(), d.defaultTtl(), d.maxPayloadBytes(),
-                d.schemaVersions(), maxLag, policy, maxAttempts, new TopicSettings.PublishRate(100_000, 100_000)));
+        return new TopicSettings(1, d.retention(), d.dedupWindow(), d.defaultTtl(), d.maxPayloadBytes(),
+                d.schemaVersions(), maxLag, policy, maxAttempts, new TopicSettings.PublishRate(100_000, 100_000));
     }
 
     private void declare(String tenant, String topic, long maxLag, LagPolicy policy) {
@@ -292,6 +298,66 @@ class LagBackpressureIntegrationTests {
         assertThat(head(TENANT, "kept")).isEqualTo(23);
         assertThat(head(OTHER, "hot")).isEqualTo(30);
         assertThat(head(TENANT, "hot")).isEqualTo(6);
+    }
+
+    @Test
+    void anotherDeliveryInstanceSeesTheLagAndTheRecoveryWithinItsOwnRefresh() {
+        declare(TENANT, "shared", 5, LagPolicy.THROTTLE);
+        ConfigurableApplicationContext second = startInstance();
+        try {
+            second.getBean(InMemoryRegistry.class).declare(TENANT, "shared", settings(5, LagPolicy.THROTTLE, 5));
+            int other = Integer.parseInt(second.getEnvironment().getProperty("local.server.port"));
+            String events = "/internal/v1/tenants/" + TENANT + "/topics/shared/events";
+            // The group and the backlog on this instance; the other never saw a poll or an ack.
+            idleGroup(TENANT, "shared", "billing");
+            publishAccepted(TENANT, "shared", 6);
+
+            long since = System.nanoTime();
+            Answer there = call(other, "POST", events, "{\"type\":\"t\"}");
+            while (there.status() == 201 && System.nanoTime() - since < Duration.ofSeconds(10).toNanos()) {
+                Mono.delay(Duration.ofMillis(20)).block();
+                there = call(other, "POST", events, "{\"type\":\"t\"}");
+            }
+            assertSlowDown(there);
+            assertThat(Duration.ofNanos(System.nanoTime() - since)).isLessThan(REFRESH.plusSeconds(3));
+            long head = head(TENANT, "shared");
+
+            Answer leased = group(TENANT, "shared", "billing", "poll", "{\"max\":100}");
+            assertThat(leased.seqs()).hasSize((int) head);
+            group(TENANT, "shared", "billing", "ack", "{\"seqs\":" + leased.seqs() + "}");
+            since = System.nanoTime();
+            there = call(other, "POST", events, "{\"type\":\"t\"}");
+            while (there.status() == 429 && System.nanoTime() - since < Duration.ofSeconds(10).toNanos()) {
+                Mono.delay(Duration.ofMillis(20)).block();
+                there = call(other, "POST", events, "{\"type\":\"t\"}");
+            }
+            assertThat(there.status()).as(there.body().toString()).isEqualTo(201);
+            assertThat(Duration.ofNanos(System.nanoTime() - since)).isLessThan(REFRESH.plusSeconds(3));
+            assertThat(head(TENANT, "shared")).isEqualTo(head + 1);
+        } finally {
+            second.close();
+        }
+    }
+
+    /** A second delivery instance on the same database (its own lag view, its own in-memory registry). */
+    private static ConfigurableApplicationContext startInstance() {
+        return DeliveryApplication.application().run(
+                "--server.port=0",
+                "--switchboard.delivery.service-token=test-service-token",
+                "--switchboard.delivery.retention-interval=PT1H",
+                "--switchboard.delivery.lag-refresh-interval=PT0.2S",
+                "--spring.main.allow-bean-definition-overriding=false",
+                "--spring.r2dbc.url=" + TestDatabase.get().uri().r2dbcUrl(),
+                "--spring.r2dbc.username=" + TestDatabase.get().uri().user(),
+                "--spring.r2dbc.password=" + TestDatabase.get().uri().password(),
+                "--spring.r2dbc.properties.schema=delivery",
+                "--spring.flyway.url=" + TestDatabase.get().uri().jdbcUrl(),
+                "--spring.flyway.user=" + TestDatabase.get().uri().user(),
+                "--spring.flyway.password=" + TestDatabase.get().uri().password(),
+                "--spring.flyway.schemas=delivery",
+                "--spring.flyway.default-schema=delivery",
+                "--switchboard.registry-client.service-token=test-service-token",
+                "--spring.main.sources=" + DeliveryTestConfiguration.class.getName());
     }
 
     @Test
