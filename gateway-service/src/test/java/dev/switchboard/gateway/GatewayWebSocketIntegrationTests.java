@@ -533,6 +533,72 @@ class GatewayWebSocketIntegrationTests {
         }
     }
 
+    // ---- consumer-lag backpressure ----
+
+    @Test
+    void aPublishFrameOverTheTopicsConsumerLagGetsSlowDownAndAnErrorAndStoresNothingUntilTheGroupCatchesUp() {
+        platform.declareTopic("wsacme", "lagged.*", Map.of("maxLag", 2, "lagPolicy", "throttle"));
+        org.springframework.test.web.reactive.server.WebTestClient rest = platform.gatewayClient(0);
+        // A group that takes nothing, then three events: lag 3 over maxLag 2.
+        JsonNode none = rest.post().uri("/v1/topics/lagged.ws/groups/slow/poll").header("Authorization", publisher.bearer())
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"max\":1}")
+                .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody();
+        assertThat(none.get("events").size()).isZero();
+        publish("lagged.ws", 3, 1);
+
+        // Delivery sees the lag within its refresh interval (1 s); REST publishes that land before it add to the lag.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        org.springframework.test.web.reactive.server.EntityExchangeResult<JsonNode> refused;
+        do {
+            refused = rest.post().uri("/v1/topics/lagged.ws/events").header("Authorization", publisher.bearer())
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                    .exchange().expectBody(JsonNode.class).returnResult();
+        } while (refused.getStatus().value() == 201 && System.nanoTime() < deadline);
+        assertThat(refused.getStatus().value()).as("%s", refused.getResponseBody()).isEqualTo(429);
+        assertThat(refused.getResponseBody().path("code").asString()).isEqualTo("slow_down");
+        assertThat(refused.getResponseHeaders().getFirst("Retry-After")).isNotNull();
+        long head = head("lagged.ws");
+
+        try (WsClient ws = connected(0, List.of("lagged.*"))) {
+            long id = ws.send(Map.of("op", "publish", "topic", "lagged.ws", "event", Map.of("type", "t", "data", 1)));
+            JsonNode slowDown = ws.nextOp("slow_down");
+            assertThat(slowDown.path("topic").asString()).isEqualTo("lagged.ws");
+            // 1 s at the limit, growing with the excess (lag at least 3 over maxLag 2: at least 15.5 s).
+            assertThat(slowDown.path("retryAfterMs").asLong()).isBetween(15_500L, 30_000L);
+            JsonNode error = ws.nextOp("error");
+            assertThat(error.path("id").asLong()).isEqualTo(id);
+            assertThat(error.path("code").asString()).isEqualTo("slow_down");
+            assertThat(head("lagged.ws")).isEqualTo(head);
+
+            // The group catches up: within a refresh the same frame is published again.
+            JsonNode leased = rest.post().uri("/v1/topics/lagged.ws/groups/slow/poll").header("Authorization", publisher.bearer())
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"max\":100}")
+                    .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody();
+            List<Long> seqs = new ArrayList<>();
+            leased.get("events").forEach(e -> seqs.add(e.get("seq").asLong()));
+            assertThat(seqs).hasSize((int) head);
+            rest.post().uri("/v1/topics/lagged.ws/groups/slow/ack").header("Authorization", publisher.bearer())
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"seqs\":" + seqs + "}")
+                    .exchange().expectStatus().isOk();
+            JsonNode reply;
+            long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            do {
+                long again = ws.send(Map.of("op", "publish", "topic", "lagged.ws", "event", Map.of("type", "t", "data", 2)));
+                List<JsonNode> frames = ws.until(f -> f.path("id").asLong(-1) == again, WsClient.WAIT);
+                reply = frames.get(frames.size() - 1);
+            } while (!reply.path("op").asString().equals("published") && System.nanoTime() < until);
+            assertThat(reply.path("op").asString()).as("%s", reply).isEqualTo("published");
+            assertThat(reply.path("seq").asLong()).isEqualTo(head + 1);
+        }
+    }
+
+    private static long head(String topic) {
+        return platform.gatewayClient(0).get().uri("/v1/topics/{t}/events?after=0&limit=1", topic)
+                .header("Authorization", publisher.bearer())
+                .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody()
+                .get("head").asLong();
+    }
+
     // ---- shutdown (gateway 2 goes away: keep this the only test that uses it) ----
 
     /**

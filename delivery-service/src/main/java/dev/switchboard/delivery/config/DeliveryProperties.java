@@ -22,6 +22,9 @@ import java.time.Duration;
  * @param retentionBatch        rows one retention DELETE removes at most
  * @param lockTimeout           how long a statement waits for a row lock before PostgreSQL ends it ({@code lock_timeout});
  *                              a publish transaction that times out runs again lock-first
+ * @param lagRefreshInterval    how often each instance reads its per-topic consumer-lag view from PostgreSQL; lag
+ *                              backpressure ({@code maxLag}, {@code lagPolicy}) starts and stops within this long of the
+ *                              lag crossing the limit, on every instance
  */
 @Validated
 @ConfigurationProperties("switchboard.delivery")
@@ -35,7 +38,8 @@ public record DeliveryProperties(
         @NotNull Duration pollInterval,
         @NotNull Duration retentionInterval,
         @Min(1) int retentionBatch,
-        @NotNull Duration lockTimeout) {
+        @NotNull Duration lockTimeout,
+        @NotNull Duration lagRefreshInterval) {
 
     public static final int DEFAULT_MAX_BATCH_EVENTS = 2000;
     public static final int DEFAULT_MAX_CONCURRENT_COMMITS = 4;
@@ -46,6 +50,7 @@ public record DeliveryProperties(
     public static final Duration DEFAULT_RETENTION_INTERVAL = Duration.ofSeconds(30);
     public static final int DEFAULT_RETENTION_BATCH = 5000;
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_LAG_REFRESH_INTERVAL = Duration.ofSeconds(1);
 
     public DeliveryProperties {
         maxBatchEvents = maxBatchEvents == 0 ? DEFAULT_MAX_BATCH_EVENTS : maxBatchEvents;
@@ -57,5 +62,6 @@ public record DeliveryProperties(
         retentionInterval = retentionInterval == null ? DEFAULT_RETENTION_INTERVAL : retentionInterval;
         retentionBatch = retentionBatch == 0 ? DEFAULT_RETENTION_BATCH : retentionBatch;
         lockTimeout = lockTimeout == null ? DEFAULT_LOCK_TIMEOUT : lockTimeout;
+        lagRefreshInterval = lagRefreshInterval == null ? DEFAULT_LAG_REFRESH_INTERVAL : lagRefreshInterval;
     }
 }

@@ -9,12 +9,10 @@ import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.util.List;
-
 /**
  * Publishes an event that a group gave up on to the dead-letter topic {@code {topic}.dlq}, through
- * the normal publish path (its buckets, its checks, its sequencing), so the dead-letter topic is an
- * ordinary topic: readable, streamable, consumable by groups of its own.
+ * the normal publish path (its buckets, its checks, its sequencing; only consumer-lag backpressure does
+ * not apply), so the dead-letter topic is an ordinary topic: readable, streamable, consumable by groups of its own.
  *
  * <p>The dead letter is the original event — type, source, subject, data, partitionkey,
  * causationid, correlationid, traceparent, its own extension attributes — with these extension
@@ -46,7 +44,7 @@ class DeadLetters {
     Mono<Boolean> publish(String tenant, String topic, String group, int partition, long seq, int attempts, String reason,
                           String envelope) {
         return Mono.fromCallable(() -> letter(topic, group, partition, seq, attempts, reason, envelope))
-                .flatMap(letter -> publisher.publish(tenant, TopicLookup.deadLetterTopic(topic), List.of(letter), false))
+                .flatMap(letter -> publisher.publishDeadLetter(tenant, TopicLookup.deadLetterTopic(topic), letter))
                 .thenReturn(true)
                 .onErrorResume(e -> {
                     metrics.deadLetterFailed(tenant);

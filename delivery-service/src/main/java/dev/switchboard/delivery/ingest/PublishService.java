@@ -3,6 +3,7 @@ package dev.switchboard.delivery.ingest;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.delivery.config.DeliveryProperties;
+import dev.switchboard.delivery.lag.LagBackpressure;
 import dev.switchboard.delivery.limit.PublishLimiter;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.delivery.topic.TopicLookup;
@@ -21,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Publishing: resolve the topic ({@link TopicLookup}: dead-letter topics included) and the tenant's
- * quotas through the registry (cached), normalise
+ * quotas through the registry (cached), refuse it if the topic's consumers are too far behind
+ * ({@link LagBackpressure}: an in-memory look-up, before any other work), normalise
  * every event, take the request's tokens from the tenant's and the topic's bucket
  * ({@link PublishLimiter}), and hand the request to group commit as one all-or-nothing unit. A rejected
  * request stores nothing: every check runs before anything is queued.
@@ -36,10 +38,12 @@ public class PublishService {
     private final DeliveryProperties properties;
     private final MeterRegistry meters;
     private final PublishLimiter limiter;
+    private final LagBackpressure lag;
 
     PublishService(RegistryClient registry, TopicLookup topics, EventNormalizer normalizer, GroupCommitter committer,
-                   DeliveryProperties properties, MeterRegistry meters, PublishLimiter limiter) {
+                   DeliveryProperties properties, MeterRegistry meters, PublishLimiter limiter, LagBackpressure lag) {
         this.limiter = limiter;
+        this.lag = lag;
         this.registry = registry;
         this.topics = topics;
         this.normalizer = normalizer;
@@ -50,6 +54,20 @@ public class PublishService {
 
     /** {@code batch}: whether the request was a batch (index prefixes in messages). */
     public Mono<List<PublishResult>> publish(String tenant, String topic, List<Event> sent, boolean batch) {
+        return publish(tenant, topic, sent, batch, true);
+    }
+
+    /**
+     * A dead letter that a consumer group moves to {@code topic} (its {@code {parent}.dlq}): every
+     * check of {@link #publish} except consumer lag. The event leaves the parent's backlog as it
+     * arrives here, so refusing it would only keep the parent's group stuck on it and its lag growing;
+     * and no producer is there to slow down.
+     */
+    public Mono<List<PublishResult>> publishDeadLetter(String tenant, String topic, Event letter) {
+        return publish(tenant, topic, List.of(letter), false, false);
+    }
+
+    private Mono<List<PublishResult>> publish(String tenant, String topic, List<Event> sent, boolean batch, boolean lagApplies) {
         long started = System.nanoTime();
         if (!TopicNames.isValidTenantId(tenant)) {
             return Mono.error(SwitchboardException.invalid("Invalid tenant id."));
@@ -66,6 +84,9 @@ public class PublishService {
         }
         return Mono.zip(topics.resolve(tenant, topic), registry.quotas(tenant))
                 .flatMap(t -> {
+                    if (lagApplies) {
+                        lag.check(tenant, topic, t.getT1().settings());
+                    }
                     Instant now = Instant.now();
                     List<PendingEvent> pending = new ArrayList<>(sent.size());
                     for (int i = 0; i < sent.size(); i++) {
