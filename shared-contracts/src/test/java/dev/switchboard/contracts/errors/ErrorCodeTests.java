@@ -6,9 +6,15 @@ import org.junit.jupiter.params.provider.EnumSource;
 import tools.jackson.databind.exc.ValueInstantiationException;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static java.util.Map.entry;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,6 +37,12 @@ class ErrorCodeTests {
             entry("slow_down", 429),
             entry("unavailable", 503));
 
+    /** The user's copy of the contract, from this module's folder. */
+    private static final Path USER_DOCS = Path.of("..", "docs", "protocol.md");
+
+    /** {@code `code` 404} or {@code `a`/`b` 404}, as the Errors section lists them. */
+    private static final Pattern LISTED = Pattern.compile("((?:`[a-z_]+`/)*`[a-z_]+`) (\\d{3})");
+
     private final JsonMapper json = JsonMapper.builder().build();
 
     @Test
@@ -39,6 +51,20 @@ class ErrorCodeTests {
             assertThat(ErrorCode.fromCode(code)).as(code).isPresent();
             assertThat(ErrorCode.fromCode(code).get().status()).as(code).isEqualTo(status);
         });
+    }
+
+    @Test
+    void theUsersDocsListTheSameCatalog() throws IOException {
+        String docs = Files.readString(USER_DOCS);
+        String errors = docs.substring(docs.indexOf("\n## Errors"), docs.indexOf("\n## ", docs.indexOf("\n## Errors") + 1));
+        Map<String, Integer> listed = new TreeMap<>();
+        Matcher m = LISTED.matcher(errors);
+        while (m.find()) {
+            for (String code : m.group(1).split("/")) {
+                listed.put(code.replace("`", ""), Integer.parseInt(m.group(2)));
+            }
+        }
+        assertThat(listed).isEqualTo(new TreeMap<>(PROTOCOL));
     }
 
     @Test
