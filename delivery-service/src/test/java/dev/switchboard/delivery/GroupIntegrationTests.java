@@ -404,11 +404,15 @@ class GroupIntegrationTests {
         Api api = api();
         publishN(api, "strict", 1);
         for (String body : List.of("{\"max\":0}", "{\"max\":1001}", "{\"waitMs\":60000}", "{\"ackDeadlineMs\":5}",
-                "{\"from\":\"middle\"}", "{\"maxInFlight\":3}", "{\"consumer\":\"has space\"}", "not json")) {
+                "{\"from\":\"middle\"}", "{\"maxInFlight\":3}", "{\"consumer\":\"has space\"}", "not json",
+                "{\"waitMS\":10000}")) {
             Answer a = await(api.group("strict", "g", "poll", body));
             assertThat(a.status()).as(body).isEqualTo(400);
             assertThat(a.body().get("code").asString()).as(body).isEqualTo("invalid_request");
         }
+        // A misspelt field is refused, not ignored: the poll would otherwise not wait at all.
+        assertThat(await(api.group("strict", "g", "poll", "{\"waitMS\":10000}")).body().get("detail").asString())
+                .contains("waitMS", "waitMs");
         assertThat(await(api.group("strict", "Bad_Name", "poll", "{}")).status()).isEqualTo(400);
         // None of them created the group.
         assertThat(await(api.status("strict", "g")).status()).isEqualTo(404);
@@ -416,10 +420,13 @@ class GroupIntegrationTests {
         assertThat(await(api.group("strict", "g", "ack", seqsJson(List.of(1L)))).status()).isEqualTo(404);
 
         await(api.poll("strict", "g", "{}"));
-        for (String body : List.of("{\"seqs\":[]}", "{}", "{\"seqs\":[-1]}", "{\"seqs\":[1],\"partition\":3}")) {
+        for (String body : List.of("{\"seqs\":[]}", "{}", "{\"seqs\":[-1]}", "{\"seqs\":[1],\"partition\":3}",
+                "{\"seq\":[1]}", "{\"seqs\":[1],\"partitions\":0}")) {
             assertThat(await(api.group("strict", "g", "ack", body)).status()).as(body).isEqualTo(400);
         }
         assertThat(await(api.group("strict", "g", "nack", "{\"seqs\":[1],\"delayMs\":-1}")).status()).isEqualTo(400);
+        assertThat(await(api.group("strict", "g", "nack", "{\"seqs\":[1],\"delay\":5000}")).status()).isEqualTo(400);
+        assertThat(await(api.group("strict", "g", "seek", "{\"after\":0,\"whence\":1}")).status()).isEqualTo(400);
         assertThat(await(api.status("strict", "g")).body().get("inFlight").asLong()).isEqualTo(1);
 
         Answer unknown = await(api.group("undeclared", "g", "poll", "{}"));

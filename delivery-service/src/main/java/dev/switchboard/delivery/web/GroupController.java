@@ -2,6 +2,7 @@ package dev.switchboard.delivery.web;
 
 import dev.switchboard.delivery.group.ConsumerGroups;
 import dev.switchboard.delivery.group.GroupNames;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
@@ -25,9 +26,14 @@ import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import dev.switchboard.platform.problem.SwitchboardException;
 
+import java.lang.reflect.RecordComponent;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * Consumer groups for the gateway (and workflow): poll, ack, nack, seek, status, list, delete.
@@ -63,7 +69,8 @@ class GroupController {
                        @Pattern(regexp = GroupNames.CONSUMER_PATTERN) String consumer,
                        @Min(1) @Max(100_000) Integer maxInFlight,
                        @Pattern(regexp = "earliest|latest") String from,
-                       Boolean orderedByKey) {
+                       Boolean orderedByKey,
+                       @JsonAnySetter Map<String, Object> unknown) implements KnownFields {
 
         @AssertTrue(message = "maxInFlight needs a consumer")
         public boolean isMaxInFlightWithConsumer() {
@@ -72,20 +79,44 @@ class GroupController {
     }
 
     record AckRequest(@NotNull @NotEmpty @Size(max = MAX_SEQS) List<@NotNull @PositiveOrZero Long> seqs,
-                      @Min(0) Integer partition) {
+                      @Min(0) Integer partition,
+                      @JsonAnySetter Map<String, Object> unknown) implements KnownFields {
     }
 
     record NackRequest(@NotNull @NotEmpty @Size(max = MAX_SEQS) List<@NotNull @PositiveOrZero Long> seqs,
                        @Min(0) Integer partition,
                        @Min(0) @Max(86_400_000) Long delayMs,
-                       @Size(max = 512) String reason) {
+                       @Size(max = 512) String reason,
+                       @JsonAnySetter Map<String, Object> unknown) implements KnownFields {
     }
 
-    record SeekRequest(@PositiveOrZero Long after, @Pattern(regexp = "head|earliest") String to, @Min(0) Integer partition) {
+    record SeekRequest(@PositiveOrZero Long after, @Pattern(regexp = "head|earliest") String to, @Min(0) Integer partition,
+                       @JsonAnySetter Map<String, Object> unknown) implements KnownFields {
 
         @AssertTrue(message = "give exactly one of after and to")
         public boolean isOneTarget() {
             return (after == null) != (to == null);
+        }
+    }
+
+    /**
+     * A request body that refuses fields it does not know: a misspelt {@code waitMS} would
+     * otherwise be ignored without a word, and the poll would not wait.
+     */
+    interface KnownFields {
+
+        /** What the body had beyond the record's own fields. */
+        Map<String, Object> unknown();
+
+        /** Refuses the request (400) when the body had a field the record does not know. */
+        default void requireKnownFields() {
+            if (unknown() == null || unknown().isEmpty()) {
+                return;
+            }
+            String known = Arrays.stream(getClass().getRecordComponents()).map(RecordComponent::getName)
+                    .filter(name -> !name.equals("unknown")).collect(Collectors.joining(", "));
+            throw SwitchboardException.invalid("Unknown field(s) " + String.join(", ", new TreeSet<>(unknown().keySet()))
+                    + "; this request takes " + known + ".");
         }
     }
 
@@ -117,6 +148,7 @@ class GroupController {
     @PostMapping(value = "/{group}/poll", produces = MediaType.APPLICATION_JSON_VALUE)
     Mono<ResponseEntity<String>> poll(@PathVariable String tenant, @PathVariable String topic, @PathVariable String group,
                                       @Valid @RequestBody PollRequest body) {
+        body.requireKnownFields();
         ConsumerGroups.PollOptions options = new ConsumerGroups.PollOptions(
                 body.max() == null ? DEFAULT_MAX : body.max(),
                 Duration.ofMillis(body.ackDeadlineMs() == null ? DEFAULT_ACK_DEADLINE_MS : body.ackDeadlineMs()),
@@ -129,12 +161,14 @@ class GroupController {
     @PostMapping("/{group}/ack")
     Mono<ConsumerGroups.AckResult> ack(@PathVariable String tenant, @PathVariable String topic, @PathVariable String group,
                                        @Valid @RequestBody AckRequest body) {
+        body.requireKnownFields();
         return groups.ack(tenant, topic, group, body.partition() == null ? 0 : body.partition(), body.seqs());
     }
 
     @PostMapping("/{group}/nack")
     Mono<ConsumerGroups.NackResult> nack(@PathVariable String tenant, @PathVariable String topic, @PathVariable String group,
                                          @Valid @RequestBody NackRequest body) {
+        body.requireKnownFields();
         return groups.nack(tenant, topic, group, body.partition() == null ? 0 : body.partition(), body.seqs(),
                 Duration.ofMillis(body.delayMs() == null ? 0 : body.delayMs()), body.reason());
     }
@@ -142,6 +176,7 @@ class GroupController {
     @PostMapping("/{group}/seek")
     Mono<StatusResponse> seek(@PathVariable String tenant, @PathVariable String topic, @PathVariable String group,
                               @Valid @RequestBody SeekRequest body) {
+        body.requireKnownFields();
         return groups.seek(tenant, topic, group, new ConsumerGroups.SeekTarget(body.after(), body.to(), body.partition()))
                 .map(StatusResponse::of);
     }
