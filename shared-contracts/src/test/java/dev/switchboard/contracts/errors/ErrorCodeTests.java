@@ -41,7 +41,7 @@ class ErrorCodeTests {
     private static final Path USER_DOCS = Path.of("..", "docs", "protocol.md");
 
     /** {@code `code` 404} or {@code `a`/`b` 404}, as the Errors section lists them. */
-    private static final Pattern LISTED = Pattern.compile("((?:`[a-z_]+`/)*`[a-z_]+`) (\\d{3})");
+    private static final Pattern LISTED = Pattern.compile("((?:`[a-z_]+`/)*`[a-z_]+`)\\s+(\\d{3})");
 
     private final JsonMapper json = JsonMapper.builder().build();
 
