@@ -266,6 +266,63 @@ class SwitchboardClientIntegrationTests {
     }
 
     @Test
+    void orderedByKeyRunsTheEventsOfAKeyOneAfterTheOtherAndTheKeysInParallel() {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            events.add(Event.builder().type("job").partitionKey("k" + (i % 3)).data(RawJson.parse(Integer.toString(i))).build());
+        }
+        StepVerifier.create(client.publishBatch("jobs.keyed", events)).expectNextCount(1).expectComplete()
+                .verify(Duration.ofSeconds(30));
+        Map<String, List<Long>> seen = new ConcurrentHashMap<>();
+        Map<String, AtomicInteger> runningOfKey = new ConcurrentHashMap<>();
+        AtomicInteger mostOfOneKey = new AtomicInteger();
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger mostAtOnce = new AtomicInteger();
+        SwitchboardConsumer consumer = client.consume("jobs.keyed", "workers", event -> Mono.defer(() -> {
+                    AtomicInteger ofKey = runningOfKey.computeIfAbsent(event.partitionKey(), k -> new AtomicInteger());
+                    mostOfOneKey.accumulateAndGet(ofKey.incrementAndGet(), Math::max);
+                    mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
+                    return Mono.delay(Duration.ofMillis(30)).then(Mono.fromRunnable(() -> {
+                        seen.computeIfAbsent(event.partitionKey(), k -> new CopyOnWriteArrayList<>()).add(event.seq());
+                        ofKey.decrementAndGet();
+                        running.decrementAndGet();
+                    }));
+                }),
+                ConsumerOptions.defaults().withOrderedByKey(true).withConsumerName("worker-1").withMaxBatch(30)
+                        .withConcurrency(4).withPollWait(Duration.ofSeconds(1)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> consumer.ackedCount() == 30);
+        StepVerifier.create(consumer.stop()).expectComplete().verify(Duration.ofSeconds(30));
+
+        assertThat(seen).containsOnlyKeys("k0", "k1", "k2");
+        seen.values().forEach(seqs -> assertThat(seqs).hasSize(10).isSorted());
+        assertThat(mostOfOneKey.get()).as("never two events of one key at once").isEqualTo(1);
+        assertThat(mostAtOnce.get()).as("keys in parallel").isGreaterThanOrEqualTo(2);
+        StepVerifier.create(client.groupStatus("jobs.keyed", "workers"))
+                .assertNext(status -> {
+                    assertThat(status.orderedByKey()).isTrue();
+                    assertThat(status.committed()).isEqualTo(30);
+                })
+                .expectComplete().verify(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void fromLatestSkipsWhatWasPublishedBeforeTheGroupExisted() {
+        StepVerifier.create(client.publishBatch("jobs.latest", List.of(event("job", "1"), event("job", "2"))))
+                .expectNextCount(1).expectComplete().verify(Duration.ofSeconds(30));
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        SwitchboardConsumer consumer = client.consume("jobs.latest", "late", event -> Mono.fromRunnable(() -> seen.add(event.seq())),
+                ConsumerOptions.defaults().withFrom("latest").withPollWait(Duration.ofSeconds(1)));
+        // The group exists once its first poll went through.
+        await().atMost(Duration.ofSeconds(20)).until(() -> client.groupStatus("jobs.latest", "late")
+                .map(status -> true).onErrorResume(e -> Mono.just(false)).block(Duration.ofSeconds(10)));
+        StepVerifier.create(client.publish("jobs.latest", event("job", "3"))).expectNextCount(1).expectComplete()
+                .verify(Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(20)).until(() -> consumer.ackedCount() == 1);
+        StepVerifier.create(consumer.stop()).expectComplete().verify(Duration.ofSeconds(30));
+        assertThat(seen).containsExactly(3L);
+    }
+
+    @Test
     void aRefusedPollEndsTheConsumerWithTheProblem() {
         try (SwitchboardClient publishOnly = SwitchboardClient.builder(platform.gatewayUrl())
                 .apiKey(platform.createKey(TENANT, "publish")).build()) {
