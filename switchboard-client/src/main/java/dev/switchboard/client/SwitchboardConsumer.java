@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,7 +32,8 @@ import java.util.function.Function;
  *
  * <p>Handlers run on the client's event loop: they must not block (move blocking work to a
  * scheduler with {@code subscribeOn}). A handler should finish within the ack deadline, or the
- * platform gives its event to another consumer too.
+ * platform gives its event to another consumer too: a handler still running at the ack deadline is
+ * cancelled and its event nacked, so that one stuck handler cannot hold up the consumer.
  *
  * <p>A failed poll (connection error, {@code 5xx}, {@code 429}) is logged at WARN and retried after
  * a growing pause; any other refusal ({@code 401}, {@code 403}, {@code 404}, {@code 409} …) ends
@@ -219,6 +221,9 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
 
     private Mono<Outcome> handleOne(Event event) {
         return Mono.defer(() -> Objects.requireNonNull(handler.apply(event), "the handler returned null"))
+                // Past the deadline the lease is gone and the platform hands the event out again: stop waiting.
+                .timeout(options.ackDeadline(), Mono.error(() -> new TimeoutException(
+                        "the handler did not finish within the ack deadline (" + options.ackDeadline().toMillis() + " ms)")))
                 .then(Mono.fromSupplier(() -> {
                     handled.incrementAndGet();
                     return new Outcome(event, null);

@@ -323,6 +323,25 @@ class SwitchboardClientIntegrationTests {
     }
 
     @Test
+    void aHandlerStillRunningAtTheAckDeadlineIsCancelledAndItsEventComesBack() {
+        StepVerifier.create(client.publish("jobs.stuck", event("job", "1"))).expectNextCount(1).expectComplete()
+                .verify(Duration.ofSeconds(30));
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        AtomicInteger cancelled = new AtomicInteger();
+        SwitchboardConsumer consumer = client.consume("jobs.stuck", "workers", event -> {
+                    attempts.add(SwitchboardConsumer.attempt(event));
+                    return SwitchboardConsumer.attempt(event) == 1 ? Mono.<Void>never().doOnCancel(cancelled::incrementAndGet)
+                            : Mono.empty();
+                },
+                ConsumerOptions.defaults().withAckDeadline(Duration.ofSeconds(1)).withPollWait(Duration.ofSeconds(1))
+                        .withNackDelay(Duration.ofMillis(100), Duration.ofSeconds(1)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> consumer.ackedCount() == 1);
+        StepVerifier.create(consumer.stop()).expectComplete().verify(Duration.ofSeconds(30));
+        assertThat(attempts).containsExactly(1, 2);
+        assertThat(cancelled.get()).isEqualTo(1);
+    }
+
+    @Test
     void aRefusedPollEndsTheConsumerWithTheProblem() {
         try (SwitchboardClient publishOnly = SwitchboardClient.builder(platform.gatewayUrl())
                 .apiKey(platform.createKey(TENANT, "publish")).build()) {
