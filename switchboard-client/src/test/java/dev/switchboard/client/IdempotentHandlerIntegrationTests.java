@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -53,7 +54,7 @@ class IdempotentHandlerIntegrationTests {
         StepVerifier.create(IdempotentHandler.createTableIfMissing(connections)
                         .then(IdempotentHandler.createTableIfMissing(connections))
                         .then(execute("CREATE TABLE account (id text PRIMARY KEY, balance bigint NOT NULL)"))
-                        .then(execute("INSERT INTO account VALUES ('a', 0)")))
+                        .then(execute("INSERT INTO account VALUES ('a', 0), ('b', 0)")))
                 .expectComplete().verify(Duration.ofSeconds(30));
     }
 
@@ -155,5 +156,26 @@ class IdempotentHandlerIntegrationTests {
         StepVerifier.create(handler.process(own)).expectNext(true).expectComplete().verify(Duration.ofSeconds(30));
         StepVerifier.create(handler.process(own)).expectNext(false).expectComplete().verify(Duration.ofSeconds(30));
         assertThat(applied).containsExactly(1L, 2L, 3L);
+    }
+
+    @Test
+    void twoDeliveriesOfOneEventAtOnceApplyItOnce() {
+        AtomicInteger ran = new AtomicInteger();
+        IdempotentHandler handler = IdempotentHandler.wrap(connections, (event, connection) -> {
+            ran.incrementAndGet();
+            // Hold the transaction open so that the other delivery meets the row lock, not a committed row.
+            return Mono.delay(Duration.ofMillis(300)).then(Flux.from(connection
+                    .createStatement("UPDATE account SET balance = balance + 5 WHERE id = 'b'").execute())
+                    .flatMap(r -> r.getRowsUpdated()).then());
+        });
+        Event delivered = Event.builder().id("dup-1").tenant(TENANT).topic("payments.twice").partition(0).seq(7L)
+                .causationId("order-77").type("payment").build();
+        StepVerifier.create(queryLong("SELECT balance FROM account WHERE id = 'b'")
+                        .flatMap(before -> Mono.zip(handler.process(delivered), handler.process(delivered))
+                                .flatMap(both -> queryLong("SELECT balance FROM account WHERE id = 'b'")
+                                        .map(after -> List.of(both.getT1() ^ both.getT2(), after - before)))))
+                .expectNext(List.of(true, 5L))
+                .expectComplete().verify(Duration.ofSeconds(30));
+        assertThat(ran.get()).isEqualTo(1);
     }
 }
