@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A loopback TCP proxy to one port that, while {@link #cutNextResponses} says so, lets the request
  * through to the server but resets the connection the moment the response starts to come back: the
- * server has done the work, the client sees a dropped connection and cannot know whether it did.
+ * server has done the work, the client sees a dropped connection and cannot know whether it did;
+ * and, while {@link #unavailableNext} says so, answers a request itself with {@code 503 unavailable}
+ * without forwarding it, as a balancer with no healthy backend does.
  * Test code: plain blocking threads, two per connection.
  */
 final class CuttingProxy implements AutoCloseable {
@@ -22,6 +24,8 @@ final class CuttingProxy implements AutoCloseable {
     private final AtomicInteger toCut = new AtomicInteger();
     private final AtomicInteger cut = new AtomicInteger();
     private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger toRefuse = new AtomicInteger();
+    private final AtomicInteger refused = new AtomicInteger();
 
     CuttingProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -38,6 +42,16 @@ final class CuttingProxy implements AutoCloseable {
     /** The next {@code n} responses (on whichever connections) are cut as they begin. */
     void cutNextResponses(int n) {
         toCut.set(n);
+    }
+
+    /** The next {@code n} connections get a {@code 503} problem for their first request, which goes nowhere. */
+    void unavailableNext(int n) {
+        toRefuse.set(n);
+    }
+
+    /** Requests answered {@code 503} so far. */
+    int refused() {
+        return refused.get();
     }
 
     /** Responses cut so far. */
@@ -60,6 +74,10 @@ final class CuttingProxy implements AutoCloseable {
             try {
                 Socket client = server.accept();
                 connections.incrementAndGet();
+                if (toRefuse.getAndUpdate(c -> Math.max(0, c - 1)) > 0) {
+                    answerUnavailable(client);
+                    continue;
+                }
                 Socket upstream = new Socket();
                 upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 2000);
                 pump(client, upstream, false);
@@ -68,6 +86,43 @@ final class CuttingProxy implements AutoCloseable {
                 // closed
             }
         }
+    }
+
+    /** Reads one request (headers, then Content-Length bytes) and answers 503 with a problem body. */
+    private void answerUnavailable(Socket client) {
+        Thread thread = new Thread(() -> {
+            try (client) {
+                InputStream in = client.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    int b = in.read();
+                    if (b < 0) {
+                        return;
+                    }
+                    head.append((char) b);
+                }
+                long length = 0;
+                for (String line : head.toString().split("\r\n")) {
+                    if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                        length = Long.parseLong(line.substring(15).trim());
+                    }
+                }
+                in.readNBytes((int) length);
+                byte[] body = "{\"type\":\"urn:switchboard:problem:unavailable\",\"title\":\"Unavailable\",\"status\":503,\"code\":\"unavailable\",\"detail\":\"no backend\"}"
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                OutputStream out = client.getOutputStream();
+                out.write(("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+                        + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                out.write(body);
+                out.flush();
+                refused.incrementAndGet();
+            } catch (IOException e) {
+                // the client went away
+            }
+        }, "cutting-proxy-503");
+        thread.setDaemon(true);
+        thread.start();
     }
 
     private void pump(Socket from, Socket to, boolean responses) throws IOException {

@@ -145,6 +145,37 @@ class SwitchboardClientIntegrationTests {
     }
 
     @Test
+    void a503IsRetriedAndTheEventStoredOnce() throws Exception {
+        try (CuttingProxy proxy = new CuttingProxy(platform.gatewayPort());
+             SwitchboardClient viaProxy = SwitchboardClient.builder(proxy.url()).apiKey(key)
+                     .retryPolicy(new RetryPolicy(4, Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofSeconds(5)))
+                     .build()) {
+            proxy.unavailableNext(2);
+            StepVerifier.create(viaProxy.publish("orders.unavailable", event("order.created", "{\"n\":1}")))
+                    .assertNext(result -> {
+                        assertThat(result.duplicate()).as("the 503s never reached the platform").isFalse();
+                        assertThat(result.seq()).isEqualTo(1);
+                    })
+                    .expectComplete().verify(Duration.ofSeconds(30));
+            assertThat(proxy.refused()).isEqualTo(2);
+
+            proxy.unavailableNext(5);
+            try (SwitchboardClient twice = SwitchboardClient.builder(proxy.url()).apiKey(key)
+                    .retryPolicy(new RetryPolicy(2, Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofSeconds(5)))
+                    .build()) {
+                StepVerifier.create(twice.publish("orders.unavailable", event("order.created", "{\"n\":2}")))
+                        .expectErrorSatisfies(error -> {
+                            assertThat(((SwitchboardException) error).code()).isEqualTo("unavailable");
+                            assertThat(((SwitchboardException) error).status()).isEqualTo(503);
+                        })
+                        .verify(Duration.ofSeconds(30));
+            }
+            assertThat(proxy.refused()).as("bounded: two attempts in all").isEqualTo(4);
+        }
+        assertThat(platform.history(key, "orders.unavailable")).hasSize(1);
+    }
+
+    @Test
     void a400FailsAtOnceWithTheProblemsCode() {
         try (SwitchboardClient patient = SwitchboardClient.builder(platform.gatewayUrl()).apiKey(key)
                 .retryPolicy(new RetryPolicy(5, Duration.ofSeconds(3), Duration.ofSeconds(3), Duration.ofSeconds(5)))
