@@ -1,16 +1,14 @@
 package dev.switchboard.delivery.group;
 
+import dev.switchboard.platform.lifecycle.PeriodicWork;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.r2dbc.spi.Readable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.time.Duration;
@@ -22,16 +20,16 @@ import java.util.List;
  * (what is leased, delayed or waiting), never the log.
  */
 @Component
-public class GroupGauges implements SmartLifecycle {
+public class GroupGauges extends PeriodicWork {
 
     static final Duration INTERVAL = Duration.ofSeconds(10);
     private static final Logger log = LoggerFactory.getLogger(GroupGauges.class);
 
     private final DatabaseClient db;
     private final MultiGauge inFlight;
-    private volatile Disposable running;
 
     GroupGauges(DatabaseClient db, MeterRegistry meters) {
+        super(Duration.ZERO, INTERVAL);
         this.db = db;
         this.inFlight = MultiGauge.builder("switchboard.delivery.groups.in.flight")
                 .description("Events leased to consumer-group consumers and not yet acked, nacked or expired, by tenant")
@@ -52,27 +50,12 @@ public class GroupGauges implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
-        running = Flux.interval(Duration.ZERO, INTERVAL)
-                .onBackpressureDrop()
-                .concatMap(tick -> refresh().onErrorResume(e -> {
-                    log.warn("Could not count consumer-group leases; next try in {}: {}", INTERVAL, e.toString());
-                    return Mono.empty();
-                }), 1)
-                .subscribe();
+    protected Mono<?> runOnce() {
+        return refresh();
     }
 
     @Override
-    public void stop() {
-        Disposable d = running;
-        if (d != null) {
-            d.dispose();
-        }
-        running = null;
-    }
-
-    @Override
-    public boolean isRunning() {
-        return running != null && !running.isDisposed();
+    protected void failed(Throwable e) {
+        log.warn("Could not count consumer-group leases; next try in {}: {}", INTERVAL, e.toString());
     }
 }

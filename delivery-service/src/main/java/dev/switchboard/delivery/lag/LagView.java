@@ -1,5 +1,6 @@
 package dev.switchboard.delivery.lag;
 
+import dev.switchboard.platform.lifecycle.PeriodicWork;
 import dev.switchboard.delivery.config.DeliveryProperties;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -8,11 +9,8 @@ import io.micrometer.core.instrument.Tags;
 import io.r2dbc.spi.Readable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.time.Duration;
@@ -40,7 +38,7 @@ import java.util.Map;
  * <p>Also the gauge {@code switchboard.delivery.groups.lag.max}: the largest lag per tenant.
  */
 @Component
-public class LagView implements SmartLifecycle {
+public class LagView extends PeriodicWork {
 
     /** Most topics one refresh reads. */
     static final int MAX_TOPICS = 10_000;
@@ -59,9 +57,9 @@ public class LagView implements SmartLifecycle {
     private final Counter failures;
     private final Counter truncated;
     private volatile Snapshot snapshot;
-    private volatile Disposable running;
 
     LagView(DatabaseClient db, DeliveryProperties properties, MeterRegistry meters) {
+        super(Duration.ZERO, properties.lagRefreshInterval());
         this.db = db;
         this.interval = properties.lagRefreshInterval();
         this.maxLag = MultiGauge.builder("switchboard.delivery.groups.lag.max")
@@ -151,29 +149,14 @@ public class LagView implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
-        running = Flux.interval(Duration.ZERO, interval)
-                .onBackpressureDrop()
-                .concatMap(tick -> refresh().onErrorResume(e -> {
-                    failures.increment();
-                    log.warn("Could not refresh the consumer-lag view; the last one stays in use for up to {} (next try in {}): {}",
-                            staleAfter(), interval, e.toString());
-                    return Mono.empty();
-                }), 1)
-                .subscribe();
+    protected Mono<?> runOnce() {
+        return refresh();
     }
 
     @Override
-    public void stop() {
-        Disposable d = running;
-        if (d != null) {
-            d.dispose();
-        }
-        running = null;
-    }
-
-    @Override
-    public boolean isRunning() {
-        return running != null && !running.isDisposed();
+    protected void failed(Throwable e) {
+        failures.increment();
+        log.warn("Could not refresh the consumer-lag view; the last one stays in use for up to {} (next try in {}): {}",
+                staleAfter(), interval, e.toString());
     }
 }

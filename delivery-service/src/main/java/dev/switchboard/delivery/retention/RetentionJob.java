@@ -1,5 +1,6 @@
 package dev.switchboard.delivery.retention;
 
+import dev.switchboard.platform.lifecycle.PeriodicWork;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.TopicSettings;
 import dev.switchboard.delivery.config.DeliveryProperties;
@@ -12,10 +13,8 @@ import io.micrometer.core.instrument.Tags;
 import io.r2dbc.spi.Readable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -37,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * registry keeps the default retention ({@link TopicSettings#DEFAULT_RETENTION}) for what it left.
  */
 @Component
-public class RetentionJob implements SmartLifecycle {
+public class RetentionJob extends PeriodicWork {
 
     private static final Logger log = LoggerFactory.getLogger(RetentionJob.class);
     private static final int PARTITIONS_PER_RUN = 1000;
@@ -56,7 +55,6 @@ public class RetentionJob implements SmartLifecycle {
     private final DeliveryProperties properties;
     private final Counter removed;
     private final MultiGauge retained;
-    private volatile Disposable running;
     private volatile PartitionRow resumeAfter = BEGINNING;
     /** The dedup page the next prune starts at. */
     private final AtomicLong dedupCursor = new AtomicLong();
@@ -64,6 +62,7 @@ public class RetentionJob implements SmartLifecycle {
     private final AtomicLong dedupInserted = new AtomicLong(-1);
 
     RetentionJob(DatabaseClient db, TopicLookup topics, DeliveryProperties properties, MeterRegistry meters) {
+        super(properties.retentionInterval(), properties.retentionInterval());
         this.db = db;
         this.topics = topics;
         this.properties = properties;
@@ -271,32 +270,16 @@ public class RetentionJob implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
-        running = Flux.interval(properties.retentionInterval(), properties.retentionInterval())
-                .onBackpressureDrop()
-                .concatMap(tick -> sweep()
-                        .onErrorResume(e -> {
-                            log.warn("Retention sweep failed; next run in {}: {}", properties.retentionInterval(), e.toString());
-                            return Mono.empty();
-                        }), 1)
-                .subscribe(n -> {
-                    if (n > 0) {
-                        log.debug("Retention removed {} events", n);
-                    }
-                });
+    protected Mono<?> runOnce() {
+        return sweep().doOnNext(n -> {
+            if (n > 0) {
+                log.debug("Retention removed {} events", n);
+            }
+        });
     }
 
     @Override
-    public void stop() {
-        Disposable d = running;
-        if (d != null) {
-            d.dispose();
-        }
-        running = null;
-    }
-
-    @Override
-    public boolean isRunning() {
-        return running != null && !running.isDisposed();
+    protected void failed(Throwable e) {
+        log.warn("Retention sweep failed; next run in {}: {}", properties.retentionInterval(), e.toString());
     }
 }

@@ -1,14 +1,12 @@
 package dev.switchboard.registry.change;
 
+import dev.switchboard.platform.lifecycle.PeriodicWork;
 import dev.switchboard.registry.config.RegistryProperties;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.time.Duration;
@@ -19,7 +17,7 @@ import java.time.Duration;
  * feed can tell a caller that it missed changes (the reset line of {@link ChangeFeed}).
  */
 @Component
-class ChangePruner implements SmartLifecycle {
+class ChangePruner extends PeriodicWork {
 
     private static final Logger log = LoggerFactory.getLogger(ChangePruner.class);
     static final int BATCH = 1000;
@@ -31,9 +29,9 @@ class ChangePruner implements SmartLifecycle {
     private final Duration interval;
     private final Counter pruned;
     private final Counter failures;
-    private volatile Disposable running;
 
     ChangePruner(ChangeRepository changes, RegistryProperties properties, MeterRegistry meters) {
+        super(properties.maintenanceInterval(), properties.maintenanceInterval());
         this.changes = changes;
         this.retention = properties.changeRetention();
         this.interval = properties.maintenanceInterval();
@@ -53,28 +51,13 @@ class ChangePruner implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
-        running = Flux.interval(interval, interval)
-                .onBackpressureDrop()
-                .concatMap(tick -> pruneOnce().onErrorResume(e -> {
-                    failures.increment();
-                    log.warn("Pruning the change feed failed; retrying in {}: {}", interval, e.toString());
-                    return Mono.empty();
-                }), 1)
-                .subscribe();
+    protected Mono<?> runOnce() {
+        return pruneOnce();
     }
 
     @Override
-    public void stop() {
-        Disposable d = running;
-        running = null;
-        if (d != null) {
-            d.dispose();
-        }
-    }
-
-    @Override
-    public boolean isRunning() {
-        return running != null;
+    protected void failed(Throwable e) {
+        failures.increment();
+        log.warn("Pruning the change feed failed; retrying in {}: {}", interval, e.toString());
     }
 }

@@ -1,5 +1,6 @@
 package dev.switchboard.registry.tenant;
 
+import dev.switchboard.platform.lifecycle.PeriodicWork;
 import dev.switchboard.contracts.registry.RegistryChange;
 import dev.switchboard.registry.change.ChangeLog;
 import dev.switchboard.registry.config.RegistryProperties;
@@ -7,11 +8,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.reactive.TransactionalOperator;
-import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.time.Duration;
@@ -23,7 +21,7 @@ import java.time.Duration;
  * caches honest.
  */
 @Component
-class ExpiredSecretSweeper implements SmartLifecycle {
+class ExpiredSecretSweeper extends PeriodicWork {
 
     private static final Logger log = LoggerFactory.getLogger(ExpiredSecretSweeper.class);
     private static final int BATCH = 100;
@@ -33,10 +31,10 @@ class ExpiredSecretSweeper implements SmartLifecycle {
     private final TransactionalOperator tx;
     private final Duration interval;
     private final Counter failures;
-    private volatile Disposable running;
 
     ExpiredSecretSweeper(TenantRepository tenants, ChangeLog changes, TransactionalOperator tx,
                          RegistryProperties properties, MeterRegistry meters) {
+        super(properties.maintenanceInterval(), properties.maintenanceInterval());
         this.tenants = tenants;
         this.changes = changes;
         this.tx = tx;
@@ -53,28 +51,13 @@ class ExpiredSecretSweeper implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
-        running = Flux.interval(interval, interval)
-                .onBackpressureDrop()
-                .concatMap(tick -> sweepOnce().onErrorResume(e -> {
-                    failures.increment();
-                    log.warn("Expiring previous client secrets failed; retrying in {}: {}", interval, e.toString());
-                    return Mono.empty();
-                }), 1)
-                .subscribe();
+    protected Mono<?> runOnce() {
+        return sweepOnce();
     }
 
     @Override
-    public void stop() {
-        Disposable d = running;
-        if (d != null) {
-            d.dispose();
-        }
-        running = null;
-    }
-
-    @Override
-    public boolean isRunning() {
-        return running != null;
+    protected void failed(Throwable e) {
+        failures.increment();
+        log.warn("Expiring previous client secrets failed; retrying in {}: {}", interval, e.toString());
     }
 }
