@@ -37,10 +37,13 @@ public class InMemoryRegistry implements RegistryClient {
 
     @Override
     public Mono<ResolvedTopic> resolveTopic(String tenant, String topic) {
-        Map<TopicPattern, TopicSettings> declared = topics.getOrDefault(tenant, Map.of());
-        return TopicPattern.mostSpecificMatch(declared.keySet(), topic)
-                .map(p -> Mono.just(new ResolvedTopic(tenant, topic, p.text(), declared.get(p))))
-                .orElseGet(() -> Mono.error(new SwitchboardException(ErrorCode.TOPIC_NOT_FOUND, "No topic " + topic + ".")));
+        // The dead-letter rule as the real client applies it.
+        return RegistryClient.withDeadLetterTopics(tenant, topic, (t, name) -> {
+            Map<TopicPattern, TopicSettings> declared = topics.getOrDefault(t, Map.of());
+            return TopicPattern.mostSpecificMatch(declared.keySet(), name)
+                    .map(p -> Mono.just(new ResolvedTopic(t, name, p.text(), declared.get(p))))
+                    .orElseGet(() -> Mono.error(new SwitchboardException(ErrorCode.TOPIC_NOT_FOUND, "No topic " + name + ".")));
+        });
     }
 
     @Override

@@ -221,6 +221,23 @@ class GatewayWebSocketIntegrationTests {
         }
     }
 
+    @Test
+    void aDeadLetterTopicNothingDeclaresIsSubscribedLikeItsParent() {
+        // feed.* matches feed.orders, not feed.orders.dlq: the dead-letter topic lives by its parent's declaration.
+        List<Long> seqs = publish("feed.orders.dlq", 3, 10);
+        try (WsClient ws = connected(0, List.of("feed.>", "undeclared.>"))) {
+            JsonNode subscribed = ws.subscribe("feed.orders.dlq", 0);
+            assertThat(subscribed.path("head").asLong()).isEqualTo(seqs.get(2));
+            List<JsonNode> frames = ws.until(f -> f.path("event").path("seq").asLong() == seqs.get(2), WsClient.WAIT);
+            assertThat(eventSeqs(frames)).containsExactlyElementsOf(seqs);
+            // Without a parent there is no dead-letter topic either.
+            long id = ws.send(Map.of("op", "subscribe", "topic", "undeclared.orders.dlq"));
+            JsonNode refused = ws.nextOp("error");
+            assertThat(refused.path("id").asLong()).isEqualTo(id);
+            assertThat(refused.path("code").asString()).isEqualTo("topic_not_found");
+        }
+    }
+
     // ---- fan-out, resume, hand-over ----
 
     @Test

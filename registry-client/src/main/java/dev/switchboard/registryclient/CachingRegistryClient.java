@@ -88,7 +88,9 @@ public class CachingRegistryClient implements RegistryClient, AutoCloseable {
     public Mono<ResolvedTopic> resolveTopic(String tenant, String topic) {
         Objects.requireNonNull(tenant, "tenant");
         Objects.requireNonNull(topic, "topic");
-        return cache.get(new CacheKey.Topic(tenant, topic), ResolvedTopic.class, () -> http.resolveTopic(tenant, topic));
+        // Each name is looked up, cached and invalidated on its own; a .dlq answer is only its parent's.
+        return RegistryClient.withDeadLetterTopics(tenant, topic,
+                (t, name) -> cache.get(new CacheKey.Topic(t, name), ResolvedTopic.class, () -> http.resolveTopic(t, name)));
     }
 
     @Override

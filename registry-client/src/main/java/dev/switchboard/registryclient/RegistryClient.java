@@ -1,15 +1,18 @@
 package dev.switchboard.registryclient;
 
+import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.RegistryChange;
 import dev.switchboard.contracts.registry.ResolvedTopic;
 import dev.switchboard.contracts.registry.TenantQuotas;
+import dev.switchboard.platform.problem.SwitchboardException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * What the other services ask registry-service. Every failure is a
@@ -25,8 +28,43 @@ public interface RegistryClient {
     /** The principal of a tenant API key ({@code sb_…}); the key itself is never cached or logged. */
     Mono<KeyPrincipal> resolveKey(String apiKey);
 
-    /** The effective settings of a concrete topic name: its own declaration or the most specific pattern. */
+    /**
+     * The effective settings of a concrete topic name: its own declaration or the most specific
+     * pattern; for a dead-letter topic {@code {topic}.dlq} that nothing declares, its parent's
+     * settings whenever the parent resolves (see {@link #DLQ_SUFFIX}).
+     */
     Mono<ResolvedTopic> resolveTopic(String tenant, String topic);
+
+    /**
+     * The suffix of a dead-letter topic. Consumer groups move an event to {@code {topic}.dlq}
+     * after the topic's {@code maxAttempts}, so that topic exists wherever its parent does, with
+     * the parent's settings; a declaration that matches the {@code .dlq} name itself wins. Every
+     * service asks through this client, so publish, reads, streams, groups and WebSocket
+     * subscriptions all agree.
+     */
+    String DLQ_SUFFIX = ".dlq";
+
+    /**
+     * {@code lookup}'s answer for {@code topic}; for a {@code {topic}.dlq} it does not know, the
+     * parent's settings under the dead-letter topic's own name (the parent's own error when
+     * neither resolves).
+     */
+    static Mono<ResolvedTopic> withDeadLetterTopics(String tenant, String topic,
+                                                    BiFunction<String, String, Mono<ResolvedTopic>> lookup) {
+        Mono<ResolvedTopic> own = lookup.apply(tenant, topic);
+        if (!topic.endsWith(DLQ_SUFFIX) || topic.length() == DLQ_SUFFIX.length()) {
+            return own;
+        }
+        String parent = topic.substring(0, topic.length() - DLQ_SUFFIX.length());
+        return own.onErrorResume(RegistryClient::topicNotFound,
+                notFound -> withDeadLetterTopics(tenant, parent, lookup)
+                        .map(p -> new ResolvedTopic(tenant, topic, p.declaredBy(), p.settings()))
+                        .onErrorMap(RegistryClient::topicNotFound, parentNotFound -> notFound));
+    }
+
+    private static boolean topicNotFound(Throwable e) {
+        return e instanceof SwitchboardException s && s.code() == ErrorCode.TOPIC_NOT_FOUND;
+    }
 
     /** The secrets that may have signed the tenant's browser JWTs, current first. */
     Mono<ClientSecrets> clientSecrets(String tenant);
