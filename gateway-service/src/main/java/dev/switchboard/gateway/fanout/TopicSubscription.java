@@ -53,6 +53,8 @@ final class TopicSubscription implements Fanout.Handle {
     private ArrayDeque<OutFrame> held;
     private long heldBytes;
     private Replay replay;
+    /** The largest replayed frame so far (0: none yet, so the replay asks for one to learn the size). */
+    private volatile long largestReplayed;
 
     TopicSubscription(Fanout owner, Fanout.Key key, Map<Integer, Long> after, Long requestId,
                       Outbound out, SubscriptionListener listener) {
@@ -144,6 +146,7 @@ final class TopicSubscription implements Fanout.Handle {
                 delivered.merge(e.partition(), goal == null ? e.seq() - 1 : goal, Math::max);
             } else {
                 OutFrame frame = OutFrame.event(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq());
+                largestReplayed = Math.max(largestReplayed, frame.bytes());
                 try {
                     deliver(frame);
                 } finally {
@@ -268,7 +271,7 @@ final class TopicSubscription implements Fanout.Handle {
         listener.failed(key.topic(), requestId, code, message);
     }
 
-    /** The private replay, read in batches only while the socket's queue has room. */
+    /** The private replay, read in batches that fit the socket's queue, only while it has room. */
     private final class Replay extends BaseSubscriber<StreamLine> {
         private int outstanding;
 
@@ -294,13 +297,15 @@ final class TopicSubscription implements Fanout.Handle {
                 return;
             }
             out.whenRoom(() -> {
+                long largest = largestReplayed;
+                int n = largest == 0 ? 1 : Math.min(REPLAY_BATCH, out.replayBudget(largest));
                 synchronized (this) {
                     if (outstanding > 0) {
                         return;
                     }
-                    outstanding = REPLAY_BATCH;
+                    outstanding = n;
                 }
-                request(REPLAY_BATCH);
+                request(n);
             });
         }
 

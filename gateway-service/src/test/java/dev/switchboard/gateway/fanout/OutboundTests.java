@@ -170,6 +170,35 @@ class OutboundTests {
     }
 
     @Test
+    void aReplayIsOfferedOnlyWhatFitsBelowThreeQuartersOfTheQueue() {
+        Outbound out = outbound(100, 1000);
+        out.startPositions("a", Map.of(0, 0L));
+        writable(false);
+        // By bytes: 750 bytes of room for frames of up to 30 → 25; by frames the bound would allow 75.
+        assertThat(out.replayBudget(30)).isEqualTo(25);
+        // Large frames: fewer; larger than the room: still one (a replay always moves).
+        assertThat(out.replayBudget(300)).isEqualTo(2);
+        assertThat(out.replayBudget(5000)).isEqualTo(1);
+        OutFrame first = event("a", 1);
+        long size = first.bytes();
+        assertThat(offer(out, first)).isTrue();
+        assertThat(out.replayBudget(size)).isEqualTo((int) Math.min(74, (750 - size) / size));
+        // Every frame the budget allowed is taken without a lagging refusal.
+        int budget = out.replayBudget(size);
+        for (int i = 0; i < budget; i++) {
+            assertThat(offer(out, event("a", 2 + i))).as("frame %d of the budget", i).isTrue();
+        }
+        out.finish(true, resume -> OutFrame.text("resume " + resume));
+        writable(true);
+        assertThat(texts(read())).last().isEqualTo("close 4008");
+    }
+
+    @Test
+    void aReplayBudgetAlsoKeepsAQuarterOfTheFramesFree() {
+        assertThat(outbound(8, 1 << 20).replayBudget(1)).isEqualTo(6);
+    }
+
+    @Test
     void writingResumesWhenTheChannelDrains() {
         Outbound out = outbound(10, 1 << 20);
         out.startPositions("a", Map.of(0, 0L));
