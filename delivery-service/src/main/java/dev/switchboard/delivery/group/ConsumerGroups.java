@@ -387,6 +387,21 @@ public class ConsumerGroups {
     // ------------------------------------------------------------------------------------ ack, nack
 
     /**
+     * The WHERE of an ack or a nack: the given seqs of the partition that were delivered (attempt
+     * 1 or more), locked in seq order so concurrent acks, nacks and polls never deadlock. Binds
+     * {@code tenant}, {@code topic}, {@code group}, {@code partition}, {@code seqs}.
+     */
+    private static final String DELIVERED_ROWS_LOCKED = """
+
+            WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND partition = :partition
+              AND seq IN (SELECT seq FROM group_pending
+                          WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
+                            AND partition = :partition AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
+                          ORDER BY seq FOR UPDATE)
+              AND attempt >= 1
+            """;
+
+    /**
      * Marks delivered events of one partition done. A seq that is not pending in the group — already
      * acked, never delivered, beyond the cursor, or of another group — is ignored and reported so.
      * An ack after the lease expired still counts: the event was processed (at-least-once).
@@ -399,15 +414,7 @@ public class ConsumerGroups {
     public Mono<AckResult> ack(String tenant, String topic, String group, int partition, List<Long> seqs) {
         return resolvePartition(tenant, topic, group, partition).flatMap(resolved -> groupRow(tenant, topic, group)
                 .flatMap(info -> tx.transactional(turn(tenant, topic, group, partition, info.orderedByKey())
-                        .then(db.sql("""
-                                        DELETE FROM group_pending
-                                        WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND partition = :partition
-                                          AND seq IN (SELECT seq FROM group_pending
-                                                      WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                                                        AND partition = :partition AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
-                                                      ORDER BY seq FOR UPDATE)
-                                          AND attempt >= 1
-                                        RETURNING seq, partition_key""")
+                        .then(db.sql("DELETE FROM group_pending" + DELIVERED_ROWS_LOCKED + "RETURNING seq, partition_key")
                                 .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("partition", partition)
                                 .bind("seqs", seqs.toArray(Long[]::new))
                                 .map((Readable r) -> new KeyedSeq(partition, r.get("seq", Long.class), r.get("partition_key", String.class)))
@@ -428,14 +435,8 @@ public class ConsumerGroups {
             int maxAttempts = Math.max(1, resolved.settings().maxAttempts());
             DatabaseClient.GenericExecuteSpec update = db.sql("""
                             UPDATE group_pending SET lease_until = NULL, consumer = NULL, last_reason = :reason::text,
-                                   visible_at = CASE WHEN attempt >= :maxAttempts THEN now() ELSE now() + :delayMs * interval '1 millisecond' END
-                            WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND partition = :partition
-                              AND seq IN (SELECT seq FROM group_pending
-                                          WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                                            AND partition = :partition AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
-                                          ORDER BY seq FOR UPDATE)
-                              AND attempt >= 1
-                            RETURNING seq, attempt""")
+                                   visible_at = CASE WHEN attempt >= :maxAttempts THEN now() ELSE now() + :delayMs * interval '1 millisecond' END"""
+                            + DELIVERED_ROWS_LOCKED + "RETURNING seq, attempt")
                     .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("partition", partition)
                     .bind("seqs", seqs.toArray(Long[]::new)).bind("maxAttempts", maxAttempts).bind("delayMs", delay.toMillis());
             update = reason == null ? update.bindNull("reason", String.class) : update.bind("reason", reason);
