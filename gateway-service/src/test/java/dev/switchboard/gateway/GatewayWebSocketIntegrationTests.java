@@ -263,7 +263,9 @@ class GatewayWebSocketIntegrationTests {
             clients.forEach(WsClient::close);
         }
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (fanout.upstreams("wsacme").contains("chat.shared") && System.nanoTime() < deadline) {
+        // Each upstream lingers on its own timer: wait for both, not only the first to go.
+        while ((fanout.upstreams("wsacme").contains("chat.shared") || fanout.upstreams("wsacme").contains("chat.shared-0"))
+                && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
         assertThat(fanout.upstreams("wsacme")).doesNotContain("chat.shared", "chat.shared-0");
