@@ -1,5 +1,6 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.delivery.DeliveryApplication;
 import dev.switchboard.registry.RegistryApplication;
 import dev.switchboard.testsupport.TestDatabase;
@@ -97,6 +98,10 @@ public final class TestPlatform implements AutoCloseable {
         return url(delivery);
     }
 
+    public ConfigurableApplicationContext delivery() {
+        return delivery;
+    }
+
     public String gatewayUrl(int i) {
         return url(gateways.get(i));
     }
@@ -124,6 +129,16 @@ public final class TestPlatform implements AutoCloseable {
                 .exchange().expectStatus().isCreated()
                 .expectBody(JsonNode.class).returnResult().getResponseBody();
         return created.get("clientSecret").asString();
+    }
+
+    /** Sets a tenant's publish quota (the other quotas at their defaults). */
+    public void setPublishQuota(String tenant, int perSecond, int burst) {
+        TenantQuotas defaults = TenantQuotas.DEFAULT;
+        admin().put().uri("/admin/v1/tenants/{t}/quotas", tenant).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("publishPerSecond", perSecond, "burst", burst, "maxConnections", defaults.maxConnections(),
+                        "maxSubscriptionsPerConnection", defaults.maxSubscriptionsPerConnection(),
+                        "maxPayloadBytes", defaults.maxPayloadBytes()))
+                .exchange().expectStatus().is2xxSuccessful().expectBody(Void.class);
     }
 
     /** An API key as created: its id (for revocation) and the key itself. */

@@ -1,6 +1,8 @@
 package dev.switchboard.gateway.auth;
 
 import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.gateway.admission.EdgeAdmission;
+import dev.switchboard.gateway.admission.EdgeAdmissionFilter;
 import dev.switchboard.platform.problem.ProblemMapper;
 import dev.switchboard.platform.problem.ProblemWebExceptionHandler;
 import dev.switchboard.platform.security.StatelessSecurity;
@@ -42,13 +44,15 @@ class GatewaySecurity {
 
     @Bean
     SecurityWebFilterChain gatewayFilterChain(ServerHttpSecurity http, RegistryClient registry, ClientTokens tokens,
-                                              ProblemWebExceptionHandler problems) {
+                                              ProblemWebExceptionHandler problems, EdgeAdmission admission) {
         AuthenticationWebFilter bearer = new AuthenticationWebFilter(authenticationManager(registry, tokens));
         bearer.setServerAuthenticationConverter(GatewaySecurity::bearerToken);
         bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
         bearer.setAuthenticationFailureHandler((webExchange, e) -> unauthenticated(problems, webExchange.getExchange(), e));
         return StatelessSecurity.base(http, problems, MISSING, "This credential may not do this.")
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
+                // A tenant's excess is refused here, before its body is read or anything is looked up or forwarded.
+                .addFilterAfter(new EdgeAdmissionFilter(admission), SecurityWebFiltersOrder.AUTHORIZATION)
                 .authorizeExchange(exchanges -> exchanges
                         .pathMatchers("/actuator/health/**", "/actuator/prometheus").permitAll()
                         // The browser SDK and the demo page: static files, public by nature.

@@ -8,6 +8,7 @@ import dev.switchboard.contracts.frames.ServerFrame.CloseCodes;
 import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.contracts.stream.ResumePoints;
+import dev.switchboard.gateway.admission.EdgeAdmission;
 import dev.switchboard.gateway.auth.Caller;
 import dev.switchboard.gateway.auth.ClientTokens;
 import dev.switchboard.gateway.fanout.Fanout;
@@ -357,10 +358,22 @@ final class Session implements SubscriptionListener {
         }
         HttpHeaders headers = new HttpHeaders();
         headers.set(HttpHeaders.CONTENT_TYPE, Headers.CLOUDEVENTS_JSON);
-        return context.delivery().publish(caller.tenant(), topic, headers, frame.event().utf8())
+        byte[] event = frame.event().utf8();
+        return context.admission().admit(caller.tenant(), EdgeAdmission.Transport.WEBSOCKET, true)
+                .flatMap(admitted -> context.delivery().publish(caller.tenant(), topic, headers, event)
+                        .doFinally(signal -> admitted.release()))
                 .doOnNext(response -> published(frame, response))
-                .onErrorResume(SwitchboardException.class, e -> error(frame.id(), e.code(), detail(e)).then(Mono.empty()))
+                .onErrorResume(SwitchboardException.class, e -> refused(frame, e))
                 .then();
+    }
+
+    /** A publish turned away (at the edge or by delivery): {@code slow_down} first when it says when to retry. */
+    private Mono<ResponseEntity<byte[]>> refused(ClientFrame.Publish frame, SwitchboardException e) {
+        Object retryAfterMs = e.getBody().getProperties() == null ? null : e.getBody().getProperties().get("retryAfterMs");
+        if (e.code() == ErrorCode.RATE_LIMITED && retryAfterMs instanceof Number ms) {
+            send(new ServerFrame.SlowDown(frame.topic(), ms.longValue()));
+        }
+        return error(frame.id(), e.code(), detail(e)).then(Mono.empty());
     }
 
     private void published(ClientFrame.Publish frame, ResponseEntity<byte[]> response) {

@@ -1,6 +1,7 @@
 package dev.switchboard.gateway.session;
 
 import dev.switchboard.gateway.auth.ClientTokens;
+import dev.switchboard.gateway.admission.EdgeAdmission;
 import dev.switchboard.gateway.config.WebSocketProperties;
 import dev.switchboard.gateway.fanout.Fanout;
 import dev.switchboard.gateway.fanout.Outbound;
@@ -46,8 +47,8 @@ class SessionHandler implements WebSocketHandler {
     private final SessionContext context;
 
     SessionHandler(WebSocketProperties properties, FrameCodec codec, ClientTokens tokens, RegistryClient registry,
-                   DeliveryClient delivery, Fanout fanout, Sessions sessions, JsonMapper json) {
-        this.context = new SessionContext(properties, codec, tokens, registry, delivery, fanout, sessions, json);
+                   DeliveryClient delivery, Fanout fanout, Sessions sessions, JsonMapper json, EdgeAdmission admission) {
+        this.context = new SessionContext(properties, codec, tokens, registry, delivery, fanout, sessions, json, admission);
     }
 
     @Override

@@ -1,0 +1,283 @@
+package dev.switchboard.gateway;
+
+import dev.switchboard.gateway.admission.EdgeAdmission;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.EntityExchangeResult;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import tools.jackson.databind.JsonNode;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.switchboard.gateway.TestPlatform.eventSeqs;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Edge admission (issue #11, "a refusal must be cheap"): a tenant over its publish quota or over
+ * its concurrent requests is turned away by the gateway before its body is read or anything is
+ * forwarded, and one tenant's flood leaves another tenant's publishes untouched.
+ */
+class EdgeAdmissionIntegrationTests {
+
+    private static final int MAX_INFLIGHT = 3;
+
+    private static TestPlatform platform;
+
+    @BeforeAll
+    static void start() {
+        platform = TestPlatform.start(1, "--switchboard.gateway.admission.max-inflight-requests=" + MAX_INFLIGHT);
+        platform.startGateway(); // gateway 1: the default concurrency bound, for the flood
+    }
+
+    @AfterAll
+    static void stop() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    private static TestPlatform.Key tenant(String id, int perSecond, int burst) {
+        platform.createTenant(id);
+        platform.declareTopic(id, "t.*", Map.of());
+        if (perSecond > 0) {
+            platform.setPublishQuota(id, perSecond, burst);
+        }
+        return platform.createKey(id, "publish", "subscribe");
+    }
+
+    private static EntityExchangeResult<JsonNode> publish(TestPlatform.Key key, String topic, String body) {
+        return platform.gatewayClient(0).post().uri("/v1/topics/{t}/events", topic)
+                .header("Authorization", key.bearer())
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectBody(JsonNode.class).returnResult();
+    }
+
+    private static double edgeRefused(String tenant, String reason, String transport) {
+        return edgeRefused(0, tenant, reason, transport);
+    }
+
+    private static double edgeRefused(int gateway, String tenant, String reason, String transport) {
+        Counter counter = platform.gateway(gateway).getBean(MeterRegistry.class).find("switchboard.gateway.edge.refused")
+                .tags("tenant", tenant, "reason", reason, "transport", transport).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private static double deliveryThrottled(String tenant) {
+        return platform.delivery().getBean(MeterRegistry.class).find("switchboard.delivery.publish.throttled")
+                .tag("tenant", tenant).counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    private static long head(TestPlatform.Key key, String topic) {
+        return platform.gatewayClient(0).get().uri("/v1/topics/{t}/events?after=0&limit=1", topic)
+                .header("Authorization", key.bearer())
+                .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody()
+                .get("head").asLong();
+    }
+
+    /** Publishes single events until the first refusal (the bucket is empty then); returns how many were taken. */
+    private static int drain(TestPlatform.Key key, String topic) {
+        for (int i = 0; i < 100; i++) {
+            EntityExchangeResult<JsonNode> result = publish(key, topic, "{\"type\":\"t\"}");
+            if (result.getStatus().value() == 429) {
+                return i;
+            }
+            assertThat(result.getStatus().value()).as("%s", result.getResponseBody()).isEqualTo(201);
+        }
+        throw new AssertionError("the bucket never emptied");
+    }
+
+    @Test
+    void aPublishOverTheTenantsQuotaIsRefusedAtTheEdgeBeforeItsBodyIsReadAndTheBucketRefills() throws Exception {
+        TestPlatform.Key key = tenant("edgeslow", 1, 1);
+        int taken = drain(key, "t.a");
+        assertThat(taken).isBetween(1, 3);
+
+        // 9 MB is over the gateway's 8 MB body limit: read, it would be 413. Refused first, it is 429.
+        String huge = "{\"type\":\"t\",\"data\":\"" + "x".repeat(9 * 1024 * 1024) + "\"}";
+        EntityExchangeResult<JsonNode> refused = publish(key, "t.a", huge);
+        assertThat(refused.getStatus().value()).as("%s", refused.getResponseBody()).isEqualTo(429);
+        assertThat(refused.getResponseBody().path("code").asString()).isEqualTo("rate_limited");
+        assertThat(refused.getResponseBody().path("detail").asString()).contains("publish quota (1/s, burst 1)");
+        assertThat(refused.getResponseHeaders().getFirst("Retry-After")).isEqualTo("1");
+        long retryAfterMs = refused.getResponseBody().path("retryAfterMs").asLong();
+        assertThat(retryAfterMs).isBetween(1L, 1000L);
+        assertThat(edgeRefused("edgeslow", "quota", "http")).isGreaterThanOrEqualTo(2);
+        // Nothing of the refused requests reached delivery's buckets.
+        assertThat(deliveryThrottled("edgeslow")).isZero();
+        assertThat(head(key, "t.a")).isEqualTo(taken);
+
+        // The connection that carried the refused 9 MB is still usable, and the bucket refills at 1/s.
+        Thread.sleep(retryAfterMs + 50);
+        EntityExchangeResult<JsonNode> again = publish(key, "t.a", "{\"type\":\"t\"}");
+        assertThat(again.getStatus().value()).as("%s", again.getResponseBody()).isEqualTo(201);
+        assertThat(again.getResponseBody().path("seq").asLong()).isEqualTo(taken + 1);
+    }
+
+    @Test
+    void aPublishFrameOverTheQuotaGetsSlowDownThenRateLimitedFromTheEdge() {
+        String secret = platform.createTenant("edgews");
+        platform.declareTopic("edgews", "t.*", Map.of());
+        platform.setPublishQuota("edgews", 1, 1);
+        TestPlatform.Key key = platform.createKey("edgews", "subscribe");
+        try (WsClient ws = WsClient.open(platform.gatewayUrl(0)).connect(WsClient.jwt(secret, "edgews", List.of("t.*")))) {
+            JsonNode reply = null;
+            long id = -1;
+            for (int i = 0; i < 20; i++) {
+                long sent = ws.send(Map.of("op", "publish", "topic", "t.ws", "event", Map.of("type", "t", "data", i)));
+                List<JsonNode> frames = ws.until(f -> f.path("id").asLong(-1) == sent, WsClient.WAIT);
+                reply = frames.get(frames.size() - 1);
+                if (reply.path("op").asString().equals("error")) {
+                    id = sent;
+                    JsonNode slowDown = frames.stream().filter(f -> f.path("op").asString().equals("slow_down")).findFirst().orElseThrow();
+                    assertThat(slowDown.path("topic").asString()).isEqualTo("t.ws");
+                    assertThat(slowDown.path("retryAfterMs").asLong()).isBetween(1L, 1000L);
+                    break;
+                }
+                assertThat(reply.path("op").asString()).as("%s", reply).isEqualTo("published");
+            }
+            assertThat(id).as("a publish frame was refused").isPositive();
+            assertThat(reply.path("code").asString()).isEqualTo("rate_limited");
+            assertThat(reply.path("message").asString()).contains("publish quota");
+        }
+        assertThat(edgeRefused("edgews", "quota", "ws")).isGreaterThanOrEqualTo(1);
+        assertThat(deliveryThrottled("edgews")).isZero();
+        assertThat(head(key, "t.ws")).isBetween(1L, 19L);
+    }
+
+    @Test
+    void aTenantsConcurrentRequestsAreBoundedAtTheEdgeWhileAnotherTenantsAreServed() throws Exception {
+        TestPlatform.Key busy = tenant("edgebusy", 0, 0);
+        TestPlatform.Key calm = tenant("edgecalm", 0, 0);
+        EdgeAdmission admission = platform.gateway(0).getBean(EdgeAdmission.class);
+        WebClient client = WebClient.builder().baseUrl(platform.gatewayUrl(0))
+                .clientConnector(new ReactorClientHttpConnector(HttpClient.create(ConnectionProvider.newConnection()))).build();
+        // MAX_INFLIGHT long polls on an empty topic hold the tenant's every place for 4 s.
+        List<Integer> pollStatuses = Collections.synchronizedList(new ArrayList<>());
+        Flux.range(0, MAX_INFLIGHT)
+                .flatMap(i -> client.post().uri("/v1/topics/t.empty/groups/g/poll").header("Authorization", busy.bearer())
+                        .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"max\":1,\"waitMs\":4000}")
+                        .exchangeToMono(r -> r.releaseBody().thenReturn(r.statusCode().value())))
+                .subscribe(pollStatuses::add);
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (admission.inflight("edgebusy") < MAX_INFLIGHT && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(admission.inflight("edgebusy")).isEqualTo(MAX_INFLIGHT);
+
+        EntityExchangeResult<JsonNode> refused = platform.gatewayClient(0).get().uri("/v1/topics/t.empty/events")
+                .header("Authorization", busy.bearer()).exchange().expectBody(JsonNode.class).returnResult();
+        assertThat(refused.getStatus().value()).as("%s", refused.getResponseBody()).isEqualTo(429);
+        assertThat(refused.getResponseBody().path("code").asString()).isEqualTo("rate_limited");
+        assertThat(refused.getResponseBody().path("detail").asString()).contains(MAX_INFLIGHT + " requests in progress");
+        assertThat(refused.getResponseHeaders().getFirst("Retry-After")).isEqualTo("1");
+        assertThat(publish(busy, "t.empty", "{\"type\":\"t\"}").getStatus().value()).isEqualTo(429);
+        assertThat(edgeRefused("edgebusy", "inflight", "http")).isEqualTo(2);
+
+        // The other tenant is untouched.
+        assertThat(publish(calm, "t.calm", "{\"type\":\"t\"}").getStatus().value()).isEqualTo(201);
+        platform.gatewayClient(0).get().uri("/v1/topics/t.calm/events").header("Authorization", calm.bearer())
+                .exchange().expectStatus().isOk().expectBody(Void.class);
+
+        // When the polls end their places are free again.
+        deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while ((pollStatuses.size() < MAX_INFLIGHT || admission.inflight("edgebusy") > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(pollStatuses).containsOnly(200).hasSize(MAX_INFLIGHT);
+        assertThat(admission.inflight("edgebusy")).isZero();
+        assertThat(publish(busy, "t.empty", "{\"type\":\"t\"}").getStatus().value()).isEqualTo(201);
+    }
+
+    @Test
+    void aQuotaChangeAppliesAtTheEdgeWithinASecond() throws Exception {
+        TestPlatform.Key key = tenant("edgechange", 1, 1);
+        drain(key, "t.c");
+        platform.setPublishQuota("edgechange", 1000, 1000);
+        long changed = System.nanoTime();
+        // Ten publishes in a row cannot pass a bucket of 1/s: once they all do, the new quota is in force.
+        long passedAfterMs = -1;
+        while (System.nanoTime() - changed < Duration.ofSeconds(3).toNanos()) {
+            long started = System.nanoTime();
+            int ok = 0;
+            for (int i = 0; i < 10; i++) {
+                if (publish(key, "t.c", "{\"type\":\"t\"}").getStatus().value() == 201) {
+                    ok++;
+                }
+            }
+            if (ok == 10) {
+                passedAfterMs = Duration.ofNanos(started - changed).toMillis();
+                break;
+            }
+            Thread.sleep(50);
+        }
+        assertThat(passedAfterMs).as("ms from the change to ten publishes in a row passing").isBetween(0L, 1000L);
+    }
+
+    /**
+     * The noisy neighbour of issue #11: tenant A publishes at ten times its quota from 32 concurrent
+     * requests while tenant B publishes within its own and watches its topic over a WebSocket. B
+     * loses nothing and is never throttled; A gets its quota through and no more.
+     */
+    @Test
+    void aTenantFloodingAtTenTimesItsQuotaNeitherThrottlesNorLosesAnotherTenantsEvents() {
+        int quota = 50;
+        TestPlatform.Key flood = tenant("edgeflood", quota, quota);
+        String quietSecret = platform.createTenant("edgequiet");
+        platform.declareTopic("edgequiet", "t.*", Map.of());
+        TestPlatform.Key quiet = platform.createKey("edgequiet", "publish", "subscribe");
+        WebClient client = WebClient.builder().baseUrl(platform.gatewayUrl(1))
+                .clientConnector(new ReactorClientHttpConnector(HttpClient.create(ConnectionProvider.create("flood", 64)))).build();
+        Duration duration = Duration.ofSeconds(4);
+        AtomicInteger floodAccepted = new AtomicInteger();
+        AtomicInteger floodRefused = new AtomicInteger();
+        AtomicInteger floodOther = new AtomicInteger();
+        try (WsClient ws = WsClient.open(platform.gatewayUrl(1)).connect(WsClient.jwt(quietSecret, "edgequiet", List.of("t.*")))) {
+            ws.subscribe("t.quiet", null);
+            // A: 10 × 50/s, open loop (a tick is skipped, not queued, when 32 requests are already out).
+            Mono<Void> floodRun = Flux.interval(Duration.ofMillis(2)).take(duration).onBackpressureDrop()
+                    .flatMap(i -> client.post().uri("/v1/topics/t.flood/events").header("Authorization", flood.bearer())
+                            .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
+                            .exchangeToMono(r -> r.releaseBody().thenReturn(r.statusCode().value()))
+                            .onErrorReturn(-1), 32)
+                    .doOnNext(status -> (status == 201 ? floodAccepted : status == 429 ? floodRefused : floodOther).incrementAndGet())
+                    .then();
+            // B: 10/s, 40 publishes, each one counted.
+            Mono<List<Integer>> quietRun = Flux.interval(Duration.ofMillis(100)).take(40).onBackpressureBuffer(40)
+                    .concatMap(i -> client.post().uri("/v1/topics/t.quiet/events").header("Authorization", quiet.bearer())
+                            .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\",\"data\":" + i + "}")
+                            .exchangeToMono(r -> r.releaseBody().thenReturn(r.statusCode().value())))
+                    .collectList();
+            List<Integer> quietStatuses = Mono.zip(floodRun.thenReturn(true), quietRun).map(t -> t.getT2())
+                    .block(duration.plusSeconds(60));
+
+            assertThat(quietStatuses).hasSize(40).containsOnly(201);
+            List<JsonNode> frames = ws.until(f -> f.path("event").path("seq").asLong() == quietStatuses.size(), WsClient.WAIT);
+            assertThat(eventSeqs(frames)).containsExactlyElementsOf(TestPlatform.seqsAfter(0, quietStatuses.size()));
+        }
+        assertThat(floodOther.get()).as("flood requests neither 201 nor 429").isZero();
+        assertThat(floodRefused.get()).isGreaterThan(floodAccepted.get());
+        // Its quota through and no more: 50/s for the run plus a burst of 50, within 10 %.
+        long allowed = (long) quota * duration.toSeconds() + quota;
+        assertThat(floodAccepted.get()).as("accepted of %s refused (%s at the edge, %s by delivery)", floodRefused.get(),
+                        edgeRefused(1, "edgeflood", "quota", "http"), deliveryThrottled("edgeflood"))
+                .isBetween((int) (allowed * 0.5), (int) (allowed * 1.1));
+        assertThat(head(flood, "t.flood")).isEqualTo(floodAccepted.get());
+        assertThat(edgeRefused(1, "edgeflood", "quota", "http")).isGreaterThan(0.9 * floodRefused.get());
+        assertThat(edgeRefused(1, "edgequiet", "quota", "http")).isZero();
+        assertThat(deliveryThrottled("edgequiet")).isZero();
+    }
+}
