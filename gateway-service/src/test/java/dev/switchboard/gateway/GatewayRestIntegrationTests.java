@@ -209,6 +209,16 @@ class GatewayRestIntegrationTests {
         refusals.put(WsClient.jwt("not-the-tenant-secret-but-long-enough-for-hs256", "acme", all),
                 "The token's signature does not verify with its tenant's client secret.");
         refusals.put("sb_key_nope_nope", "The API key is unknown or revoked.");
+        String valid = WsClient.jwt(acmeSecret, "acme", all);
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char last = valid.charAt(valid.length() - 1);
+        // The same signature bytes spelled differently (a spare low bit of the last character set).
+        refusals.put(valid.substring(0, valid.length() - 1) + alphabet.charAt(alphabet.indexOf(last) ^ 1),
+                "The token is not a JWT: each part must be canonical base64url (no padding, no stray bits).");
+        for (String stray : List.of("*", "==", "\\")) {
+            refusals.put(valid + stray, "The token is neither an API key (sb_…) nor a JWT"
+                    + " (the platform admin token is for the registry's /admin/v1, not for /v1).");
+        }
         refusals.forEach((token, reason) -> {
             for (WebTestClient.RequestHeadersSpec<?> request : List.of(
                     gateway.post().uri("/v1/topics/orders/events").contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}"),
@@ -232,6 +242,30 @@ class GatewayRestIntegrationTests {
                     .expectHeader().valueEquals("WWW-Authenticate", "Bearer")
                     .expectBody().jsonPath("$.code").isEqualTo("unauthenticated")
                     .jsonPath("$.detail").isEqualTo("A bearer credential is required (Authorization: Bearer <token>). " + ACCEPTED);
+        }
+    }
+
+    /**
+     * Raw HTTP, since clients refuse to send control characters: a token followed by one never
+     * authenticates (Netty's decoder refuses the header today; the gateway no longer trims either).
+     */
+    @Test
+    void aTokenFollowedByAControlCharacterIsRefused() throws Exception {
+        String valid = WsClient.jwt(acmeSecret, "acme", List.of(">"));
+        assertThat(rawGet(valid)).startsWith("HTTP/1.1 200");
+        for (String stray : List.of("\u0000", "\u0001", "\u000b", "\u007f")) {
+            String answer = rawGet(valid + stray);
+            assertThat(answer).as("%x", (int) stray.charAt(0)).doesNotStartWith("HTTP/1.1 200");
+        }
+    }
+
+    private static String rawGet(String token) throws Exception {
+        java.net.URI uri = java.net.URI.create(platform.gatewayUrl(0));
+        try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET /v1/topics/orders/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + token + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 

@@ -135,6 +135,17 @@ class GatewayWebSocketIntegrationTests {
                 "The token is unsigned (alg none); it must be signed with HS256.");
         tokens.put(publisher.key(), "An API key (sb_…) is not accepted here; a socket connects with a client JWT.");
         tokens.put("not-a-jwt", "The token is not a JWT.");
+        // One signature has one spelling: the spare low bits of its last base64url character must be zero.
+        String valid = WsClient.jwt(secret, "wsacme", later, all, all);
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char last = valid.charAt(valid.length() - 1);
+        tokens.put(valid.substring(0, valid.length() - 1) + alphabet.charAt(alphabet.indexOf(last) ^ 1),
+                "The token is not a JWT: each part must be canonical base64url (no padding, no stray bits).");
+        int inSignature = valid.lastIndexOf('.') + 5;
+        for (String stray : List.of("*", "\"", "\\", "==", "\u0000")) {
+            tokens.put(valid + stray, "The token is not a JWT.");
+        }
+        tokens.put(valid.substring(0, inSignature) + "*" + valid.substring(inSignature), "The token is not a JWT.");
         tokens.forEach((token, reason) -> {
             try (WsClient ws = WsClient.open(platform.gatewayUrl(0))) {
                 long id = ws.send(Map.of("op", "connect", "token", token));

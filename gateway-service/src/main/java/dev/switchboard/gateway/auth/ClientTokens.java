@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.Set;
@@ -75,6 +76,26 @@ public class ClientTokens {
         return (dots == 2 || dots == 4) && !token.startsWith(".");
     }
 
+    /**
+     * Whether every part decodes and encodes back to itself. Base64url leaves spare bits in a part's
+     * last character; a decoder that ignores them takes many spellings of one signature, and a token
+     * must have exactly one (RFC 7515 §2, RFC 4648 §3.5).
+     */
+    static boolean canonical(String token) {
+        Base64.Decoder decoder = Base64.getUrlDecoder();
+        Base64.Encoder encoder = Base64.getUrlEncoder().withoutPadding();
+        for (String part : token.split("\\.", -1)) {
+            try {
+                if (!encoder.encodeToString(decoder.decode(part)).equals(part)) {
+                    return false;
+                }
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public Mono<Caller.Jwt> verify(String token) {
         return Mono.defer(() -> {
             SignedJWT jwt;
@@ -111,6 +132,9 @@ public class ClientTokens {
             parsed = JWTParser.parse(token);
         } catch (ParseException | IllegalArgumentException e) {
             throw unauthenticated("The token is not a well-formed JWT: its header is not a valid JOSE header.");
+        }
+        if (!canonical(token)) {
+            throw unauthenticated("The token is not a JWT: each part must be canonical base64url (no padding, no stray bits).");
         }
         if (parsed instanceof PlainJWT) {
             throw unauthenticated("The token is unsigned (alg none); it must be signed with HS256.");

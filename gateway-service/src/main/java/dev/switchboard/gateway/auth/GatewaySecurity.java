@@ -86,7 +86,12 @@ class GatewaySecurity {
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
             return Mono.empty();
         }
-        return Mono.just(new BearerToken(header.substring(7).trim()));
+        // Only the spaces after the scheme go: a token with anything else around it (a NUL, a tab) is not the token.
+        int start = 7;
+        while (start < header.length() && header.charAt(start) == ' ') {
+            start++;
+        }
+        return Mono.just(new BearerToken(header.substring(start)));
     }
 
     /**
