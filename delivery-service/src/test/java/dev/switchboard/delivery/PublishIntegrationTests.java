@@ -298,6 +298,16 @@ class PublishIntegrationTests {
                 .expectHeader().contentType("application/problem+json")
                 .expectBody().jsonPath("$.code").isEqualTo("invalid_request")
                 .jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("events[1]"));
+        for (String withNull : List.of("[null]", "[{\"type\":\"a\"},null]")) {
+            for (String contentType : List.of("application/cloudevents-batch+json", "application/json")) {
+                web.post().uri(events("acme", "batch")).header("Authorization", TOKEN)
+                        .contentType(MediaType.parseMediaType(contentType)).bodyValue(withNull)
+                        .exchange().expectStatus().isBadRequest()
+                        .expectHeader().contentType("application/problem+json")
+                        .expectBody().jsonPath("$.code").isEqualTo("invalid_request")
+                        .jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("is null"));
+            }
+        }
         assertThat(rows("acme", "batch")).isEqualTo(3);
     }
 

@@ -103,6 +103,10 @@ class PublishController {
     }
 
     private Mono<ResponseEntity<byte[]>> batch(String tenant, String topic, List<Event> events) {
+        int missing = events.indexOf(null);
+        if (missing >= 0) {
+            throw SwitchboardException.invalid("events[" + missing + "] is null: every member of a batch is a CloudEvent (a JSON object).");
+        }
         return publisher.publish(tenant, topic, events, true).map(results -> {
             // One generator for the whole answer: a batch's results were a databind call each.
             ByteArrayOutputStream out = new ByteArrayOutputStream(32 + 96 * results.size());
