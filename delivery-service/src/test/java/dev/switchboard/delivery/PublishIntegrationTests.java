@@ -24,6 +24,7 @@ import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -309,6 +310,53 @@ class PublishIntegrationTests {
             }
         }
         assertThat(rows("acme", "batch")).isEqualTo(3);
+    }
+
+    /** The contract's types, not what Jackson would coerce them into (issue #16, defect 6). */
+    @Test
+    void valuesOfTheWrongJsonTypeAreRefusedNotCoerced() throws Exception {
+        declare("acme", "strict", 1);
+        for (String bad : List.of("{\"type\":\"t\",\"ttl\":1.5}", "{\"type\":\"t\",\"ttl\":\"60\"}",
+                "{\"type\":\"t\",\"ttl\":true}", "{\"type\":7}", "{\"type\":\"t\",\"id\":5}",
+                "{\"type\":\"t\",\"source\":1.5}", "{\"type\":\"t\",\"partitionkey\":3}",
+                "{\"type\":\"t\",\"subject\":false}", "{\"type\":\"t\",\"schemaversion\":\"2\"}")) {
+            web.post().uri(events("acme", "strict")).header("Authorization", TOKEN)
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue(bad)
+                    .exchange().expectStatus().isBadRequest()
+                    .expectHeader().contentType("application/problem+json")
+                    .expectBody().jsonPath("$.code").isEqualTo("invalid_request");
+        }
+        assertThat(rows("acme", "strict")).isZero();
+        web.post().uri(events("acme", "strict")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\",\"ttl\":60,\"id\":\"5\",\"partitionkey\":\"3\"}")
+                .exchange().expectStatus().isCreated();
+    }
+
+    /** Overlong forms, surrogates and code points past U+10FFFF are not UTF-8 (issue #16, defect 4). */
+    @Test
+    void aBodyThatIsNotWellFormedUtf8IsRefused() throws Exception {
+        declare("acme", "utf8", 1);
+        byte[][] malformed = {{(byte) 0xC0, (byte) 0xAF}, {(byte) 0xE0, (byte) 0x80, (byte) 0xAF},
+                {(byte) 0xC0, (byte) 0xAE, (byte) 0xC0, (byte) 0xAE}, {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80},
+                {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, {(byte) 0xFF}, {(byte) 0xE2, (byte) 0x82}};
+        for (byte[] bad : malformed) {
+            for (String field : List.of("id", "data", "subject")) {
+                java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+                body.writeBytes(("{\"type\":\"t\",\"" + field + "\":\"a").getBytes(StandardCharsets.UTF_8));
+                body.writeBytes(bad);
+                body.writeBytes("b\"}".getBytes(StandardCharsets.UTF_8));
+                web.post().uri(events("acme", "utf8")).header("Authorization", TOKEN)
+                        .contentType(MediaType.APPLICATION_JSON).bodyValue(body.toByteArray())
+                        .exchange().expectStatus().isBadRequest()
+                        .expectHeader().contentType("application/problem+json")
+                        .expectBody().jsonPath("$.code").isEqualTo("invalid_request")
+                        .jsonPath("$.detail").value(d -> assertThat(d.toString()).contains("not well-formed UTF-8"));
+            }
+        }
+        assertThat(rows("acme", "utf8")).isZero();
+        web.post().uri(events("acme", "utf8")).header("Authorization", TOKEN)
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\",\"id\":\"x1\",\"subject\":\"é/€/𝄞\",\"data\":\"ü\"}".getBytes(StandardCharsets.UTF_8))
+                .exchange().expectStatus().isCreated();
     }
 
     @Test

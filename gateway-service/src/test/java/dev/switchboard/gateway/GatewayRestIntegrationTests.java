@@ -245,6 +245,21 @@ class GatewayRestIntegrationTests {
         }
     }
 
+    /** Query numbers are ASCII decimals: hex, a plus sign or another script's digits are refused, not decoded (#16, defect 6). */
+    @Test
+    void numbersInTheQueryAreAsciiDecimalsOnly() {
+        for (String query : List.of("after=0x10", "after=%23" + "10", "after=%D9%A3", "after=+3", "after=1e3", "limit=0x2",
+                "limit=%D9%A3", "partition=0x0", "after=99999999999999999999")) {
+            gateway.get().uri("/v1/topics/orders/events?" + query).header("Authorization", subscriber.bearer())
+                    .exchange().expectStatus().isBadRequest()
+                    .expectHeader().contentType("application/problem+json")
+                    .expectBody().jsonPath("$.code").isEqualTo("invalid_request");
+        }
+        gateway.get().uri("/v1/topics/orders/events?after=010&limit=02").header("Authorization", subscriber.bearer())
+                .exchange().expectStatus().isOk()
+                .expectBody().jsonPath("$.events.length()").value(n -> assertThat((Integer) n).isLessThanOrEqualTo(2));
+    }
+
     /**
      * Raw HTTP, since clients refuse to send control characters: a token followed by one never
      * authenticates (Netty's decoder refuses the header today; the gateway no longer trims either).

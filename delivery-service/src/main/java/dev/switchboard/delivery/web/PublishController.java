@@ -70,6 +70,7 @@ class PublishController {
             if (headers.containsHeader("ce-specversion") || headers.containsHeader("ce-type")) {
                 return single(tenant, topic, binary(headers, type, bytes));
             }
+            StrictUtf8.require(bytes);
             if (type == null) {
                 throw SwitchboardException.invalid("Content-Type is required: application/cloudevents+json, "
                         + "application/cloudevents-batch+json, application/json, or binary mode with ce-* headers.");
@@ -195,6 +196,7 @@ class PublishController {
         }
         if (body.length > 0) {
             if (type != null && (MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type) || type.getSubtype().endsWith("+json"))) {
+                StrictUtf8.require(body);
                 try {
                     event.data(RawJson.parse(body));
                 } catch (IllegalArgumentException e) {
