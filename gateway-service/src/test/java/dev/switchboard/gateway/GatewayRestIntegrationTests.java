@@ -275,13 +275,45 @@ class GatewayRestIntegrationTests {
     }
 
     private static String rawGet(String token) throws Exception {
+        return raw("GET /v1/topics/orders/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Authorization: Bearer " + token + "\r\nConnection: close\r\n\r\n");
+    }
+
+    private static String raw(String request) throws Exception {
         java.net.URI uri = java.net.URI.create(platform.gatewayUrl(0));
         try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
             socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(("GET /v1/topics/orders/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    + "Authorization: Bearer " + token + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
             return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
+    }
+
+    /** Requests a client gets wrong below HTTP's semantics still get a problem body with a code (#16, defect 5). */
+    @Test
+    void undecodableRequestsGetProblemBodies() throws Exception {
+        String auth = "Authorization: " + subscriber.bearer() + "\r\n";
+        Map<String, String> requests = new LinkedHashMap<>();
+        requests.put("NUL in a header", "GET /v1/topics/orders/events HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n");
+        requests.put("bare CR in a header", "GET /v1/topics/orders/events HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n");
+        requests.put("headers too large", "GET /v1/topics/orders/events HTTP/1.1\r\nHost: x\r\nX-A: " + "a".repeat(20_000) + "\r\n\r\n");
+        requests.put("request line too long", "GET /v1/topics/orders/events?x=" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        requests.put("bad request line", "GET\r\n\r\n");
+        requests.put("dot segments", "GET /v1/topics/../topics/orders/events HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+        requests.put("encoded dot segments", "GET /v1/topics/%2e%2e/orders/events HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+        requests.put("encoded slash", "GET /v1/topics/a%2fb/events HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+        requests.put("invalid UTF-8 in the path", "GET /v1/topics/%C0%AF/events HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+        requests.put("invalid percent-encoding", "GET /v1/topics/%zz/events HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+        requests.forEach((what, request) -> {
+            String answer;
+            try {
+                answer = raw(request.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"));
+            } catch (Exception e) {
+                throw new AssertionError(what, e);
+            }
+            assertThat(answer).as(what).matches("(?s)HTTP/1\\.1 4\\d\\d .*")
+                    .containsIgnoringCase("content-type: application/problem+json")
+                    .contains("\"code\":\"");
+        });
     }
 
     @Test

@@ -16,4 +16,9 @@ public class HttpServerAutoConfiguration {
     KeepAliveReadRearm keepAliveReadRearm() {
         return new KeepAliveReadRearm();
     }
+
+    @Bean
+    DecodingFailureProblems decodingFailureProblems() {
+        return new DecodingFailureProblems();
+    }
 }
