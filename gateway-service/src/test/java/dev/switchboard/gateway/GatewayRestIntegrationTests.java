@@ -16,6 +16,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -28,6 +29,10 @@ import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -355,6 +360,63 @@ class GatewayRestIntegrationTests {
         List<ServerSentEvent<String>> rest = Flux.merge(resumed.collectList().flux(), later.then(Mono.<List<ServerSentEvent<String>>>empty()).flux())
                 .blockFirst(Duration.ofSeconds(20));
         assertThat(rest).extracting(ServerSentEvent::id).containsExactly("4", "5", "6");
+    }
+
+    /** A revoked key ends the streams it opened within a second, with a last event saying why (#16, defect 3). */
+    @Test
+    void revokingAKeyEndsItsOpenStreamsWithinASecond() throws Exception {
+        platform.declareTopic("acme", "revoked", Map.of());
+        TestPlatform.Key reader = platform.createKey("acme", "subscribe");
+        TestPlatform.Key bystander = platform.createKey("acme", "subscribe");
+        ParameterizedTypeReference<ServerSentEvent<String>> sse = new ParameterizedTypeReference<>() {
+        };
+        BlockingQueue<Object> seen = new LinkedBlockingQueue<>();
+        BlockingQueue<Object> seenByOther = new LinkedBlockingQueue<>();
+        Object done = new Object();
+        BiFunction<TestPlatform.Key, BlockingQueue<Object>, Disposable> open =
+                (key, queue) -> WebClient.builder().baseUrl(platform.gatewayUrl(0)).defaultHeader("Authorization", key.bearer()).build()
+                        .get().uri("/v1/topics/revoked/stream?after=0").accept(MediaType.TEXT_EVENT_STREAM)
+                        .retrieve().bodyToFlux(sse)
+                        .subscribe(queue::add, queue::add, () -> queue.add(done));
+        Disposable a = open.apply(reader, seen);
+        Disposable b = open.apply(bystander, seenByOther);
+        try {
+            publish(publisher, "revoked", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated().expectBody(Void.class);
+            for (BlockingQueue<Object> queue : List.of(seen, seenByOther)) {
+                Object event;
+                do {
+                    event = queue.poll(20, TimeUnit.SECONDS);
+                } while (event instanceof ServerSentEvent<?> e && (e.data() == null || e.event() != null));
+                assertThat(event).isInstanceOf(ServerSentEvent.class);
+                assertThat(((ServerSentEvent<?>) event).id()).isEqualTo("1");
+            }
+
+            platform.revokeKey("acme", reader);
+            long revoked = System.nanoTime();
+            Object last = null;
+            Object next;
+            while ((next = seen.poll(5, TimeUnit.SECONDS)) != null && next != done) {
+                last = next;
+            }
+            long tookMs = Duration.ofNanos(System.nanoTime() - revoked).toMillis();
+            assertThat(next).as("the stream ended").isSameAs(done);
+            assertThat(tookMs).as("ms from the revocation's 204 to the end of the stream").isLessThan(1000);
+            assertThat(last).isInstanceOf(ServerSentEvent.class);
+            assertThat(((ServerSentEvent<?>) last).event()).isEqualTo("error");
+            assertThat(((ServerSentEvent<?>) last).data().toString()).contains("unauthenticated");
+
+            // The other key's stream goes on.
+            publish(publisher, "revoked", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated().expectBody(Void.class);
+            Object event;
+            do {
+                event = seenByOther.poll(20, TimeUnit.SECONDS);
+            } while (event instanceof ServerSentEvent<?> e && (e.data() == null || e.event() != null));
+            assertThat(event).isInstanceOf(ServerSentEvent.class);
+            assertThat(((ServerSentEvent<?>) event).id()).isEqualTo("2");
+        } finally {
+            a.dispose();
+            b.dispose();
+        }
     }
 
     @Test

@@ -13,6 +13,21 @@ final class BearerToken extends AbstractAuthenticationToken {
         this.token = token;
     }
 
+    /**
+     * The token of an {@code Authorization: Bearer …} header, or null when there is none. Only the spaces
+     * after the scheme go: a token with anything else around it (a NUL, a tab) is not the token.
+     */
+    static String parse(String header) {
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+            return null;
+        }
+        int start = 7;
+        while (start < header.length() && header.charAt(start) == ' ') {
+            start++;
+        }
+        return header.substring(start);
+    }
+
     @Override
     public String getCredentials() {
         return token;

@@ -82,16 +82,8 @@ class GatewaySecurity {
     }
 
     private static Mono<Authentication> bearerToken(ServerWebExchange exchange) {
-        String header = exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
-        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
-            return Mono.empty();
-        }
-        // Only the spaces after the scheme go: a token with anything else around it (a NUL, a tab) is not the token.
-        int start = 7;
-        while (start < header.length() && header.charAt(start) == ' ') {
-            start++;
-        }
-        return Mono.just(new BearerToken(header.substring(start)));
+        String token = BearerToken.parse(exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION));
+        return token == null ? Mono.empty() : Mono.just(new BearerToken(token));
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.contracts.stream.ResumePoints;
 import dev.switchboard.contracts.stream.StreamLine;
 import dev.switchboard.gateway.auth.Caller;
+import dev.switchboard.gateway.auth.CredentialWatch;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.contracts.errors.ErrorCode;
 import org.springframework.http.HttpHeaders;
@@ -26,6 +27,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The public REST edge of {@code PROTOCOL.md}: publish (single, batch, binary mode), history, and
@@ -41,10 +43,17 @@ import java.util.TreeMap;
 @RestController
 class EventsController {
 
-    private final DeliveryClient delivery;
+    /** The last event of a stream whose credential stopped authenticating. */
+    private static final ServerSentEvent<String> REVOKED = ServerSentEvent.builder(
+                    "{\"code\":\"unauthenticated\",\"detail\":\"The credential this stream was opened with was revoked.\"}")
+            .event("error").build();
 
-    EventsController(DeliveryClient delivery) {
+    private final DeliveryClient delivery;
+    private final CredentialWatch watch;
+
+    EventsController(DeliveryClient delivery, CredentialWatch watch) {
         this.delivery = delivery;
+        this.watch = watch;
     }
 
     @PostMapping("/v1/topics/{topic}/events")
@@ -73,13 +82,23 @@ class EventsController {
     @GetMapping(value = "/v1/topics/{topic}/stream", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
     Flux<ServerSentEvent<String>> stream(@PathVariable String topic, @AuthenticationPrincipal Caller caller,
                                          @RequestParam(required = false) String after,
-                                         @RequestHeader(value = Headers.LAST_EVENT_ID, required = false) String lastEventId) {
+                                         @RequestHeader(value = Headers.LAST_EVENT_ID, required = false) String lastEventId,
+                                         @RequestHeader(HttpHeaders.AUTHORIZATION) String authorization) {
         return Flux.defer(() -> {
             requireSubscribe(caller, topic);
             // A reconnecting EventSource sends Last-Event-ID: it wins over the URL it was first opened with.
             String from = lastEventId != null && !lastEventId.isBlank() ? lastEventId : after;
             Map<Integer, Long> position = new TreeMap<>();
-            Flux<ServerSentEvent<String>> events = delivery.stream(caller.tenant(), topic, from).map(line -> toSse(line, position));
+            // A revoked key, a deleted tenant or a rotated-out secret ends the stream within about a second,
+            // with a last event saying why (the browser's reconnect then gets the 401).
+            AtomicBoolean revoked = new AtomicBoolean();
+            Mono<Boolean> revocation = watch.revoked(caller, authorization).then(Mono.fromSupplier(() -> {
+                revoked.set(true);
+                return true;
+            }));
+            Flux<ServerSentEvent<String>> events = delivery.stream(caller.tenant(), topic, from).map(line -> toSse(line, position))
+                    .takeUntilOther(revocation)
+                    .concatWith(Mono.fromSupplier(() -> revoked.get() ? REVOKED : null));
             // A stream opened with a client JWT ends when the token does; the client reconnects with a fresh
             // one and Last-Event-ID, losing nothing.
             return caller instanceof Caller.Jwt jwt
