@@ -284,13 +284,49 @@ class GatewayRestIntegrationTests {
                 + "Authorization: Bearer " + token + "\r\nConnection: close\r\n\r\n");
     }
 
+    /** Sends {@code request} on a new connection; what comes back until the server closes it or is quiet for a second. */
     private static String raw(String request) throws Exception {
         java.net.URI uri = java.net.URI.create(platform.gatewayUrl(0));
         try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
-            socket.setSoTimeout(10_000);
+            socket.setSoTimeout(1_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+            byte[] buffer = new byte[8192];
+            try {
+                for (int n; (n = socket.getInputStream().read(buffer)) > 0; ) {
+                    answer.write(buffer, 0, n);
+                }
+            } catch (java.net.SocketTimeoutException quiet) {
+                // The answer is complete; the connection is kept alive.
+            }
+            return answer.toString(StandardCharsets.UTF_8);
         }
+    }
+
+    /** The WebSocket opening handshake as RFC 6455 §4 has it; anything else is a problem, not an upgrade or a 500 (#16). */
+    @Test
+    void webSocketHandshakesOutsideRfc6455AreRefused() throws Exception {
+        String good = "dGhlIHNhbXBsZSBub25jZQ==";
+        java.util.function.BiFunction<String, String, String> upgrade = (version, key) -> {
+            try {
+                return raw("GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + (key == null ? "" : "Sec-WebSocket-Key: " + key + "\r\n")
+                        + (version == null ? "" : "Sec-WebSocket-Version: " + version + "\r\n") + "\r\n");
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        for (String version : List.of("12", "8", "14", "")) {
+            String answer = upgrade.apply(version, good);
+            assertThat(answer).as(version).startsWith("HTTP/1.1 400").containsIgnoringCase("sec-websocket-version: 13")
+                    .contains("\"code\":\"invalid_request\"").contains("version 13");
+        }
+        for (String key : List.of("abc", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ==x", "AAAAAAAAAAAAAAAAAAAAAAAAAA==")) {
+            String answer = upgrade.apply("13", key);
+            assertThat(answer).as(key).startsWith("HTTP/1.1 400").contains("\"code\":\"invalid_request\"").contains("Sec-WebSocket-Key");
+        }
+        // The same socket with the handshake right is upgraded (the raw read ends at the connect deadline's close).
+        assertThat(upgrade.apply("13", good)).startsWith("HTTP/1.1 101");
     }
 
     /** Requests a client gets wrong below HTTP's semantics still get a problem body with a code (#16, defect 5). */

@@ -1,6 +1,8 @@
 package dev.switchboard.gateway.session;
 
+import dev.switchboard.platform.problem.SwitchboardException;
 import org.jspecify.annotations.Nullable;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.web.reactive.socket.HandshakeInfo;
@@ -12,6 +14,7 @@ import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.http.server.WebsocketServerSpec;
 import reactor.util.context.Context;
 
+import java.util.Base64;
 import java.util.function.Supplier;
 
 /**
@@ -27,10 +30,44 @@ import java.util.function.Supplier;
  */
 final class GatewayUpgradeStrategy implements RequestUpgradeStrategy {
 
+    private static final String VERSION = "Sec-WebSocket-Version";
+    private static final String KEY = "Sec-WebSocket-Key";
+
     private final int maxFramePayloadLength;
 
     GatewayUpgradeStrategy(int maxFramePayloadLength) {
         this.maxFramePayloadLength = maxFramePayloadLength;
+    }
+
+    /**
+     * What RFC 6455 §4.2.1 requires of the opening handshake beyond what Spring checks: version 13
+     * (Reactor Netty has no handshaker for others and failed with a NullPointerException), and a
+     * {@code Sec-WebSocket-Key} that is the base64 of 16 bytes.
+     */
+    static SwitchboardException handshakeFault(HttpHeaders headers) {
+        String version = headers.getFirst(VERSION);
+        if (!"13".equals(version == null ? null : version.trim())) {
+            SwitchboardException e = SwitchboardException.invalid("Sec-WebSocket-Version " + (version == null ? "is missing"
+                    : "'" + abbreviate(version) + "' is not supported") + "; this server speaks version 13 (RFC 6455).");
+            e.getHeaders().set(VERSION, "13");
+            return e;
+        }
+        String key = headers.getFirst(KEY);
+        byte[] decoded;
+        try {
+            decoded = key == null ? null : Base64.getDecoder().decode(key.trim());
+        } catch (IllegalArgumentException e) {
+            decoded = null;
+        }
+        if (decoded == null || decoded.length != 16 || !Base64.getEncoder().encodeToString(decoded).equals(key.trim())) {
+            return SwitchboardException.invalid("Sec-WebSocket-Key must be the base64 encoding of 16 random bytes (RFC 6455 §4.1).");
+        }
+        return null;
+    }
+
+    private static String abbreviate(String text) {
+        String printable = text.replaceAll("[^\\x20-\\x7e]", "?");
+        return printable.length() <= 16 ? printable : printable.substring(0, 16) + "...";
     }
 
     @Override
@@ -38,6 +75,10 @@ final class GatewayUpgradeStrategy implements RequestUpgradeStrategy {
                               Supplier<HandshakeInfo> handshakeInfo) {
         if (!(handler instanceof SessionHandler sessions)) {
             return Mono.error(new IllegalStateException("only the gateway's SessionHandler is upgraded here"));
+        }
+        SwitchboardException refusal = handshakeFault(exchange.getRequest().getHeaders());
+        if (refusal != null) {
+            return Mono.error(refusal);
         }
         ServerHttpResponse response = exchange.getResponse();
         HttpServerResponse nativeResponse = ServerHttpResponseDecorator.getNativeResponse(response);
