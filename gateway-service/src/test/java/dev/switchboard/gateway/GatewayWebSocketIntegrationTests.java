@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Timeout;
 import org.springframework.http.MediaType;
 import tools.jackson.databind.JsonNode;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -450,6 +451,28 @@ class GatewayWebSocketIntegrationTests {
      * payload_too_large}, whatever their size — 20 kB, or 2 MiB, far past what the server would
      * buffer — and however fragmented; the other sockets of the gateway carry on.
      */
+    /** RFC 6455 §5.2 and §8.1: reserved bits with no extension close 1002; a text message that is not UTF-8 closes 1007 (#16). */
+    @Test
+    void framesBreakingTheProtocolClose1002And1007() {
+        byte[][] notUtf8 = {{(byte) 0xC0, (byte) 0xAF}, {'{', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '}'}, {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}};
+        for (byte[] bytes : notUtf8) {
+            try (WsClient ws = connected(0, List.of("chat.*")); WsClient bystander = connected(0, List.of("chat.*"))) {
+                ws.sendFrame(new io.netty.handler.codec.http.websocketx.TextWebSocketFrame(true, 0, io.netty.buffer.Unpooled.wrappedBuffer(bytes)));
+                assertThat(ws.nextOp("error").path("message").asString()).contains("not valid UTF-8");
+                assertThat(ws.awaitClose()).isEqualTo(1007);
+                long ping = bystander.send(Map.of("op", "ping"));
+                assertThat(bystander.next(f -> f.path("id").asLong(-1) == ping).path("op").asString()).isEqualTo("pong");
+            }
+        }
+        try (WsClient ws = connected(0, List.of("chat.*"))) {
+            ws.sendFrame(new io.netty.handler.codec.http.websocketx.TextWebSocketFrame(true, 4,
+                    io.netty.buffer.Unpooled.copiedBuffer("{\"op\":\"ping\",\"id\":9}", StandardCharsets.UTF_8)));
+            List<JsonNode> frames = ws.until(f -> f.path("op").asString().equals("error"), WsClient.WAIT);
+            assertThat(frames).noneMatch(f -> f.path("op").asString().equals("pong"));
+            assertThat(ws.awaitClose()).isEqualTo(1002);
+        }
+    }
+
     @Test
     void oversizedFramesClose4009() {
         String small = publishFrame(20_000);

@@ -136,6 +136,11 @@ final class WsClient implements AutoCloseable {
         return jwt(secret, tenant, Instant.now().plusSeconds(600), patterns, patterns);
     }
 
+    /** Any frame as given: reserved bits, bytes that are not UTF-8 in a text frame. */
+    void sendFrame(WebSocketFrame frame) {
+        outbound.tryEmitNext(frame);
+    }
+
     void sendRaw(String text) {
         outbound.tryEmitNext(new TextWebSocketFrame(text));
     }

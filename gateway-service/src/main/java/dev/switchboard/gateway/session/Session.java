@@ -17,6 +17,7 @@ import dev.switchboard.gateway.fanout.Outbound;
 import dev.switchboard.gateway.fanout.SubscriptionListener;
 import dev.switchboard.gateway.protocol.FrameException;
 import dev.switchboard.platform.problem.SwitchboardException;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
@@ -27,6 +28,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import tools.jackson.databind.JsonNode;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -146,6 +148,17 @@ final class Session implements SubscriptionListener {
     Mono<Void> onMessage(WebSocketFrame message) {
         context.sessions().framesIn.increment();
         if (closing.get()) {
+            return Mono.empty();
+        }
+        if (message.rsv() != 0) {
+            // No extension is ever agreed (no permessage-deflate), so no reserved bit may be set.
+            close(new ServerFrame.Error(null, ErrorCode.INVALID_REQUEST, "A frame has reserved bits set; no extension was agreed.", null),
+                    CloseCodes.PROTOCOL_ERROR);
+            return Mono.empty();
+        }
+        if (message instanceof TextWebSocketFrame invalid && !ByteBufUtil.isText(invalid.content(), StandardCharsets.UTF_8)) {
+            close(new ServerFrame.Error(null, ErrorCode.INVALID_REQUEST, "A text message is not valid UTF-8.", null),
+                    CloseCodes.INVALID_PAYLOAD);
             return Mono.empty();
         }
         if (!(message instanceof TextWebSocketFrame text)) {

@@ -81,6 +81,10 @@ public sealed interface ServerFrame {
         public static final int FRAME_TOO_LARGE = 4009;
         public static final int RATE_LIMITED = 4029;
         public static final int SERVICE_RESTART = 1012;
+        /** RFC 6455 §7.4.1: a frame breaking the protocol (reserved bits set with no extension agreed). */
+        public static final int PROTOCOL_ERROR = 1002;
+        /** RFC 6455 §7.4.1: a text message that is not UTF-8. */
+        public static final int INVALID_PAYLOAD = 1007;
 
         private CloseCodes() {
         }
