@@ -39,6 +39,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The public REST edge end to end: real gateway → real delivery → real registry → real PostgreSQL. */
 @LeakDetectionLevel(ResourceLeakDetector.Level.PARANOID)
+@org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
 class GatewayRestIntegrationTests {
 
     static TestPlatform platform;
@@ -327,6 +328,24 @@ class GatewayRestIntegrationTests {
         }
         // The same socket with the handshake right is upgraded (the raw read ends at the connect deadline's close).
         assertThat(upgrade.apply("13", good)).startsWith("HTTP/1.1 101");
+    }
+
+    /** A client's broken framing is its mistake: a clean answer or a closed connection, never a server ERROR (#16, defect 7). */
+    @Test
+    void aBadChunkSizeIsAClientErrorNotAServerOne(org.springframework.boot.test.system.CapturedOutput output) throws Exception {
+        int before = output.getAll().length();
+        long head = gateway.get().uri("/v1/topics/orders/events?after=0&limit=1").header("Authorization", subscriber.bearer())
+                .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody().get("head").asLong();
+        // The first chunk alone is a whole event: the request is still broken, and nothing of it is stored.
+        String answer = raw("POST /v1/topics/orders/events HTTP/1.1\r\nHost: x\r\nAuthorization: " + publisher.bearer()
+                + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nc\r\n{\"type\":\"t\"}\r\nzz\r\nxyz\r\n0\r\n\r\n");
+        Thread.sleep(500);
+        assertThat(gateway.get().uri("/v1/topics/orders/events?after=0&limit=1").header("Authorization", subscriber.bearer())
+                .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody().get("head").asLong())
+                .isEqualTo(head);
+        String logged = output.getAll().substring(before);
+        assertThat(answer).startsWith("HTTP/1.1 400").contains("\"code\":\"invalid_request\"");
+        assertThat(logged).doesNotContain(" ERROR ").doesNotContain("IllegalStateException");
     }
 
     /** Requests a client gets wrong below HTTP's semantics still get a problem body with a code (#16, defect 5). */

@@ -4,11 +4,17 @@ import dev.switchboard.contracts.errors.ErrorCode;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import org.springframework.boot.reactor.netty.NettyServerCustomizer;
 import reactor.netty.NettyPipeline;
 import reactor.netty.http.server.HttpServer;
@@ -49,7 +55,31 @@ public final class DecodingFailureProblems implements NettyServerCustomizer {
     }
 
     @ChannelHandler.Sharable
-    private static final class Fill extends ChannelOutboundHandlerAdapter {
+    private static final class Fill extends ChannelDuplexHandler {
+
+        /**
+         * A body that fails to decode after its request went to the application (a bad chunk size):
+         * Reactor Netty would answer 400 but complete the body the handler reads, so the handler went on
+         * with a truncated body and then failed to answer ("Status and headers already sent", logged as
+         * a server error). Cut here instead: our answer, the connection closed, and the body never ends
+         * normally, so nothing of the request is acted on.
+         */
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpContent content && !(msg instanceof HttpRequest) && content.decoderResult().isFailure()) {
+                content.release();
+                byte[] body = problem(400).getBytes(StandardCharsets.UTF_8);
+                FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.BAD_REQUEST,
+                        ctx.alloc().buffer(body.length).writeBytes(body));
+                response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/problem+json")
+                        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+                        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
+            ctx.fireChannelRead(msg);
+        }
+
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
             // Netty's own answers to undecodable requests close the connection; the application's never
