@@ -438,12 +438,7 @@ class GatewayRestIntegrationTests {
         try {
             publish(publisher, "revoked", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated().expectBody(Void.class);
             for (BlockingQueue<Object> queue : List.of(seen, seenByOther)) {
-                Object event;
-                do {
-                    event = queue.poll(20, TimeUnit.SECONDS);
-                } while (event instanceof ServerSentEvent<?> e && (e.data() == null || e.event() != null));
-                assertThat(event).isInstanceOf(ServerSentEvent.class);
-                assertThat(((ServerSentEvent<?>) event).id()).isEqualTo("1");
+                assertThat(nextDataEvent(queue).id()).isEqualTo("1");
             }
 
             platform.revokeKey("acme", reader);
@@ -462,16 +457,21 @@ class GatewayRestIntegrationTests {
 
             // The other key's stream goes on.
             publish(publisher, "revoked", "application/json", "{\"type\":\"t\"}").expectStatus().isCreated().expectBody(Void.class);
-            Object event;
-            do {
-                event = seenByOther.poll(20, TimeUnit.SECONDS);
-            } while (event instanceof ServerSentEvent<?> e && (e.data() == null || e.event() != null));
-            assertThat(event).isInstanceOf(ServerSentEvent.class);
-            assertThat(((ServerSentEvent<?>) event).id()).isEqualTo("2");
+            assertThat(nextDataEvent(seenByOther).id()).isEqualTo("2");
         } finally {
             a.dispose();
             b.dispose();
         }
+    }
+
+    /** The next event with data and no name (an event of the topic, not a position or a comment). */
+    private static ServerSentEvent<?> nextDataEvent(BlockingQueue<Object> queue) throws InterruptedException {
+        Object event;
+        do {
+            event = queue.poll(20, TimeUnit.SECONDS);
+        } while (event instanceof ServerSentEvent<?> e && (e.data() == null || e.event() != null));
+        assertThat(event).isInstanceOf(ServerSentEvent.class);
+        return (ServerSentEvent<?>) event;
     }
 
     @Test
