@@ -70,4 +70,10 @@ public class InMemoryRegistry implements RegistryClient {
     public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, java.time.Duration ttl) {
         return Mono.just(Map.of());
     }
+
+    /** One delivery instance: tests that share a quota across instances run the real registry. */
+    @Override
+    public Mono<Integer> reportDeliveryInstance(String instance, java.time.Duration ttl) {
+        return Mono.just(1);
+    }
 }

@@ -36,7 +36,13 @@ public final class TestPlatform implements AutoCloseable {
     private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
     private final List<String> gatewayBaseArgs;
 
+    private final List<String> deliveryBaseArgs;
+
     private TestPlatform(int gatewayCount, String... gatewayArgs) {
+        this(gatewayCount, List.of(), gatewayArgs);
+    }
+
+    private TestPlatform(int gatewayCount, List<String> deliveryArgs, String... gatewayArgs) {
         String secretKey = Base64.getEncoder().encodeToString(random(32));
         String database = "--switchboard.database.url=" + TestDatabase.get().uri().toUriString();
         registry = start(ownResources(RegistryApplication.application()).run(
@@ -46,9 +52,10 @@ public final class TestPlatform implements AutoCloseable {
                 "--switchboard.registry.secret-key=" + secretKey));
         String registryUrl = "--switchboard.registry-client.base-url=" + url(registry);
         String clientToken = "--switchboard.registry-client.service-token=" + SERVICE_TOKEN;
-        delivery = start(ownResources(DeliveryApplication.application()).run(
-                "--server.port=0", "--server.address=127.0.0.1", database, registryUrl, clientToken,
+        deliveryBaseArgs = new ArrayList<>(List.of("--server.port=0", "--server.address=127.0.0.1", database, registryUrl, clientToken,
                 "--switchboard.delivery.service-token=" + SERVICE_TOKEN));
+        deliveryBaseArgs.addAll(deliveryArgs);
+        delivery = startDelivery();
         gatewayBaseArgs = List.of("--server.port=0", "--server.address=127.0.0.1", registryUrl, clientToken,
                 "--switchboard.gateway.delivery-url=" + url(delivery),
                 "--switchboard.gateway.service-token=" + SERVICE_TOKEN);
@@ -64,6 +71,16 @@ public final class TestPlatform implements AutoCloseable {
         ConfigurableApplicationContext gateway = start(ownResources(GatewayApplication.application()).run(args.toArray(String[]::new)));
         gateways.add(gateway);
         return gateway;
+    }
+
+    /** One more delivery instance on the same database and registry, with the platform's delivery arguments. */
+    public ConfigurableApplicationContext startDelivery() {
+        return start(ownResources(DeliveryApplication.application()).run(deliveryBaseArgs.toArray(String[]::new)));
+    }
+
+    /** A platform whose delivery instances get {@code deliveryArgs} too. */
+    public static TestPlatform start(int gateways, List<String> deliveryArgs, String... gatewayArgs) {
+        return new TestPlatform(gateways, deliveryArgs, gatewayArgs);
     }
 
     public static TestPlatform start(int gateways, String... gatewayArgs) {
@@ -96,6 +113,10 @@ public final class TestPlatform implements AutoCloseable {
 
     public String deliveryUrl() {
         return url(delivery);
+    }
+
+    public String registryUrl() {
+        return url(registry);
     }
 
     public ConfigurableApplicationContext delivery() {

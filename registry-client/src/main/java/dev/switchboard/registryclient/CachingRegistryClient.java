@@ -4,6 +4,7 @@ import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.ConnectionReport;
 import dev.switchboard.contracts.registry.KeyPrincipal;
+import dev.switchboard.contracts.registry.InstanceReport;
 import dev.switchboard.contracts.registry.RegistryChange;
 import dev.switchboard.contracts.registry.ResolvedTopic;
 import dev.switchboard.contracts.registry.TenantQuotas;
@@ -113,6 +114,11 @@ public class CachingRegistryClient implements RegistryClient, AutoCloseable {
     @Override
     public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, Duration ttl) {
         return http.reportConnections(gateway, new ConnectionReport(ttl.toMillis(), counts)).map(ConnectionReport.ConnectionTotals::others);
+    }
+
+    @Override
+    public Mono<Integer> reportDeliveryInstance(String instance, Duration ttl) {
+        return http.reportDeliveryInstance(instance, new InstanceReport(ttl.toMillis())).map(InstanceReport.LiveInstances::live);
     }
 
     private long servableAgeNanos() {

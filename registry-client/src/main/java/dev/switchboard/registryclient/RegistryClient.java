@@ -92,4 +92,10 @@ public interface RegistryClient {
      * and not retried beyond the client's usual bounded retries: the caller reports again soon.
      */
     Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, Duration ttl);
+
+    /**
+     * Reports this delivery instance alive for {@code ttl}; answers how many delivery instances are
+     * alive, this one included. Never cached; the caller reports again soon.
+     */
+    Mono<Integer> reportDeliveryInstance(String instance, Duration ttl);
 }

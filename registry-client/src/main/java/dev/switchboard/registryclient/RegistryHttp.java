@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.ConnectionReport;
+import dev.switchboard.contracts.registry.InstanceReport;
 import dev.switchboard.contracts.registry.InternalApi;
 import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.KeyResolveRequest;
@@ -87,6 +88,12 @@ final class RegistryHttp {
         return call(Call.CONNECTIONS, web.put().uri(InternalApi.GATEWAY_CONNECTIONS, gateway)
                 .contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(report), ConnectionReport.ConnectionTotals.class);
+    }
+
+    Mono<InstanceReport.LiveInstances> reportDeliveryInstance(String instance, InstanceReport report) {
+        return call(Call.DELIVERY_INSTANCE, web.put().uri(InternalApi.DELIVERY_INSTANCE, instance)
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(report), InstanceReport.LiveInstances.class);
     }
 
     /**
@@ -194,7 +201,7 @@ final class RegistryHttp {
 
     private enum Call {
         RESOLVE_KEY("resolve_key"), RESOLVE_TOPIC("resolve_topic"), CLIENT_SECRETS("client_secrets"), QUOTAS("quotas"),
-        CONNECTIONS("connections");
+        CONNECTIONS("connections"), DELIVERY_INSTANCE("delivery_instance");
 
         private final String tag;
 

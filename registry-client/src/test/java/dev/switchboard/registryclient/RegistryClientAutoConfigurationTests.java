@@ -69,6 +69,11 @@ class RegistryClientAutoConfigurationTests {
                                                                           java.time.Duration ttl) {
                 return Mono.empty();
             }
+
+            @Override
+            public Mono<Integer> reportDeliveryInstance(String instance, java.time.Duration ttl) {
+                return Mono.empty();
+            }
         };
         contexts.withPropertyValues("switchboard.registry-client.base-url=http://127.0.0.1:9",
                         "switchboard.registry-client.service-token=t")

@@ -3,6 +3,7 @@ package dev.switchboard.registry.internal;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.ConnectionReport;
+import dev.switchboard.contracts.registry.InstanceReport;
 import dev.switchboard.contracts.registry.InternalApi;
 import dev.switchboard.contracts.registry.KeyPrincipal;
 import dev.switchboard.contracts.registry.KeyResolveRequest;
@@ -12,6 +13,7 @@ import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registry.change.ChangeFeed;
 import dev.switchboard.registry.key.KeyResolver;
+import dev.switchboard.registry.presence.DeliveryInstances;
 import dev.switchboard.registry.presence.GatewayConnections;
 import dev.switchboard.registry.quota.QuotaService;
 import dev.switchboard.registry.tenant.ClientSecretStore;
@@ -44,10 +46,12 @@ class InternalController {
     private final QuotaService quotas;
     private final ChangeFeed feed;
     private final GatewayConnections connections;
+    private final DeliveryInstances instances;
 
     InternalController(KeyResolver keys, TopicResolver topics, ClientSecretStore secrets, QuotaService quotas,
-                       ChangeFeed feed, GatewayConnections connections) {
+                       ChangeFeed feed, GatewayConnections connections, DeliveryInstances instances) {
         this.connections = connections;
+        this.instances = instances;
         this.keys = keys;
         this.topics = topics;
         this.secrets = secrets;
@@ -87,6 +91,15 @@ class InternalController {
                                                         @RequestBody(required = false) Mono<ConnectionReport> body) {
         return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A body {\"ttlMs\":…,\"counts\":{…}} is required.")))
                 .flatMap(report -> connections.report(gateway, report));
+    }
+
+    /** A delivery instance is alive for a while; answers how many are. */
+    @PutMapping(path = InternalApi.DELIVERY_INSTANCE, consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<InstanceReport.LiveInstances> deliveryInstance(@PathVariable String instance,
+                                                        @RequestBody(required = false) Mono<InstanceReport> body) {
+        return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A body {\"ttlMs\":…} is required.")))
+                .flatMap(report -> instances.report(instance, report));
     }
 
     /** NDJSON of {@link RegistryChange}; see {@link ChangeFeed} for the lines, heartbeats and the reset line. */
