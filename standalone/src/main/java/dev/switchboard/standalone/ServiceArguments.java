@@ -30,6 +30,7 @@ final class ServiceArguments {
         props.put("switchboard.registry-client.base-url", shared.registryUrl());
         props.put("switchboard.registry-client.service-token", shared.serviceToken());
         props.put("switchboard.delivery.service-token", shared.serviceToken());
+        props.put("switchboard.workflow.service-token", shared.serviceToken());
         props.put("switchboard.gateway.service-token", shared.serviceToken());
         props.put("switchboard.gateway.delivery-url", shared.deliveryUrl());
         // The launcher prints one table instead of four banners.
