@@ -33,6 +33,9 @@ final class Services {
     /** The event log's name: the gateway is pointed at it. */
     static final String DELIVERY = "delivery-service";
 
+    /** The pipelines' name: the gateway is pointed at it. */
+    static final String WORKFLOW = "workflow-service";
+
     private Services() {
     }
 }

@@ -43,22 +43,14 @@ class PipelineRepository {
                 .one();
     }
 
-    Mono<PipelineVersion> latest(String tenant, String name) {
-        return db.sql("SELECT " + VERSION_COLUMNS + " " + LATEST
+    /** One version, or the latest when {@code version} is null; none of a deleted pipeline. */
+    Mono<PipelineVersion> find(String tenant, String name, Integer version) {
+        DatabaseClient.GenericExecuteSpec select = db.sql("SELECT " + VERSION_COLUMNS + " FROM pipelines p JOIN pipeline_versions v "
+                        + "ON v.tenant_id = p.tenant_id AND v.name = p.name AND v.version = COALESCE(:version, p.latest_version) "
                         + "WHERE p.tenant_id = :tenant AND p.name = :name AND p.deleted_at IS NULL")
                 .bind("tenant", tenant)
-                .bind("name", name)
-                .map(PipelineRepository::version)
-                .one();
-    }
-
-    Mono<PipelineVersion> version(String tenant, String name, int version) {
-        return db.sql("SELECT " + VERSION_COLUMNS + " FROM pipelines p JOIN pipeline_versions v "
-                        + "ON v.tenant_id = p.tenant_id AND v.name = p.name "
-                        + "WHERE p.tenant_id = :tenant AND p.name = :name AND p.deleted_at IS NULL AND v.version = :version")
-                .bind("tenant", tenant)
-                .bind("name", name)
-                .bind("version", version)
+                .bind("name", name);
+        return (version == null ? select.bindNull("version", Integer.class) : select.bind("version", version))
                 .map(PipelineRepository::version)
                 .one();
     }

@@ -62,7 +62,7 @@ class Pipelines {
             if (version != null && version < 1) {
                 throw SwitchboardException.invalid("'version' must be a positive integer.");
             }
-            return version == null ? repository.latest(tenant, name) : repository.version(tenant, name, version);
+            return repository.find(tenant, name, version);
         }).map(PipelineResponse::of).switchIfEmpty(Mono.error(() -> notFound(name, version)));
     }
 
