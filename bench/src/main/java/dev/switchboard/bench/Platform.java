@@ -51,7 +51,7 @@ final class Platform implements AutoCloseable {
      *                  {@code ./config/} where each service's Spring Boot reads them over its packaged config
      */
     static Platform start(Path jar, PgUrl database, Path workDir, Path configDir, List<String> javaOptions, String adminToken) {
-        int[] ports = freePorts(3);
+        int[] ports = freePorts(4);
         Path dataDir = workDir.resolve("data");
         Path log = workDir.resolve("platform.log");
         try {
@@ -88,6 +88,7 @@ final class Platform implements AutoCloseable {
         env.put("GATEWAY_PORT", Integer.toString(ports[0]));
         env.put("REGISTRY_PORT", Integer.toString(ports[1]));
         env.put("DELIVERY_PORT", Integer.toString(ports[2]));
+        env.put("WORKFLOW_PORT", Integer.toString(ports[3]));
         try {
             Process process = builder.start();
             Files.writeString(workDir.resolve("platform.pid"), Long.toString(process.pid()));

@@ -3,6 +3,7 @@ package dev.switchboard.gateway;
 import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.delivery.DeliveryApplication;
 import dev.switchboard.registry.RegistryApplication;
+import dev.switchboard.workflow.WorkflowApplication;
 import dev.switchboard.testsupport.TestDatabase;
 import org.springframework.boot.SpringApplication;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -20,7 +21,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The real platform for end-to-end tests: registry-service, delivery-service and one or more
+ * The real platform for end-to-end tests: registry-service, delivery-service, workflow-service and one or more
  * gateways, each its own Spring application on a random loopback port, sharing one real
  * PostgreSQL database (each in its own schema) and one service token — as in production, minus
  * the network.
@@ -33,9 +34,9 @@ public final class TestPlatform implements AutoCloseable {
     private final List<ConfigurableApplicationContext> contexts = new ArrayList<>();
     private final ConfigurableApplicationContext registry;
     private final ConfigurableApplicationContext delivery;
+    private final ConfigurableApplicationContext workflow;
     private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
     private final List<String> gatewayBaseArgs;
-
     private final List<String> deliveryBaseArgs;
 
     private TestPlatform(int gatewayCount, String... gatewayArgs) {
@@ -56,8 +57,12 @@ public final class TestPlatform implements AutoCloseable {
                 "--switchboard.delivery.service-token=" + SERVICE_TOKEN));
         deliveryBaseArgs.addAll(deliveryArgs);
         delivery = startDelivery();
+        workflow = start(ownResources(WorkflowApplication.application()).run(
+                "--server.port=0", "--server.address=127.0.0.1", database,
+                "--switchboard.workflow.service-token=" + SERVICE_TOKEN));
         gatewayBaseArgs = List.of("--server.port=0", "--server.address=127.0.0.1", registryUrl, clientToken,
                 "--switchboard.gateway.delivery-url=" + url(delivery),
+                "--switchboard.gateway.workflow-url=" + url(workflow),
                 "--switchboard.gateway.service-token=" + SERVICE_TOKEN);
         for (int i = 0; i < gatewayCount; i++) {
             startGateway(gatewayArgs);

@@ -30,8 +30,10 @@ final class ServiceArguments {
         props.put("switchboard.registry-client.base-url", shared.registryUrl());
         props.put("switchboard.registry-client.service-token", shared.serviceToken());
         props.put("switchboard.delivery.service-token", shared.serviceToken());
+        props.put("switchboard.workflow.service-token", shared.serviceToken());
         props.put("switchboard.gateway.service-token", shared.serviceToken());
         props.put("switchboard.gateway.delivery-url", shared.deliveryUrl());
+        props.put("switchboard.gateway.workflow-url", shared.workflowUrl());
         // The launcher prints one table instead of four banners.
         props.put("spring.main.banner-mode", "off");
         // The launcher's shutdown hook stops the services, then PostgreSQL; logging must outlive both.
@@ -63,13 +65,15 @@ final class ServiceArguments {
      * @param secretKey    base64 of the 32-byte key that encrypts client secrets
      * @param registryUrl  where the other services reach registry-service
      * @param deliveryUrl  where the gateway reaches delivery-service
+     * @param workflowUrl  where the gateway reaches workflow-service
      */
     record Shared(PostgresUri database, String adminToken, String serviceToken, String secretKey, String registryUrl,
-                  String deliveryUrl) {
+                  String deliveryUrl, String workflowUrl) {
 
         @Override
         public String toString() {
-            return "Shared[database=" + database + ", registryUrl=" + registryUrl + ", deliveryUrl=" + deliveryUrl + "]";
+            return "Shared[database=" + database + ", registryUrl=" + registryUrl + ", deliveryUrl=" + deliveryUrl
+                    + ", workflowUrl=" + workflowUrl + "]";
         }
     }
 }

@@ -86,7 +86,8 @@ public final class StandaloneLauncher {
 
         PostgresUri database = database();
         ServiceArguments.Shared shared = new ServiceArguments.Shared(database, adminToken.value(), serviceToken.value(),
-                secretKey.value(), serviceUrl(Services.REGISTRY), serviceUrl(Services.DELIVERY));
+                secretKey.value(), serviceUrl(Services.REGISTRY), serviceUrl(Services.DELIVERY),
+                serviceUrl(Services.WORKFLOW));
 
         for (ServiceDescriptor service : services) {
             int port = settings.port(service);

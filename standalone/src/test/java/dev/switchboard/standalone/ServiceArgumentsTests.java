@@ -11,7 +11,8 @@ class ServiceArgumentsTests {
 
     static final ServiceDescriptor REGISTRY = Services.ALL.get(0);
     static final ServiceArguments.Shared SHARED = new ServiceArguments.Shared(
-            new PostgresUri("localhost", 54329, "switchboard", "postgres", "p@ss"), "admin", "service", "key", "http://127.0.0.1:8081", "http://127.0.0.1:8082");
+            new PostgresUri("localhost", 54329, "switchboard", "postgres", "p@ss"), "admin", "service", "key", "http://127.0.0.1:8081", "http://127.0.0.1:8082",
+            "http://127.0.0.1:8083");
 
     @Test
     void givesEachServiceItsPortSchemaDatabaseAndTheSharedSecrets() {

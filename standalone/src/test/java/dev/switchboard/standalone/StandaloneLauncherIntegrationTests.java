@@ -102,6 +102,8 @@ class StandaloneLauncherIntegrationTests {
             int gatewayPort = Integer.parseInt(env.get("GATEWAY_PORT"));
             int deliveryPort = Integer.parseInt(env.get("DELIVERY_PORT"));
             assertThat(get(deliveryPort, "/actuator/health/readiness").body()).contains("\"UP\"");
+            int workflowPort = Integer.parseInt(env.get("WORKFLOW_PORT"));
+            assertThat(get(workflowPort, "/actuator/health/readiness").body()).contains("\"UP\"");
             assertThat(get(gatewayPort, "/actuator/health/readiness").body()).contains("\"UP\"");
 
             // The README's flow, end to end through the one process: tenant, key, topic, publish, read back.
@@ -138,7 +140,7 @@ class StandaloneLauncherIntegrationTests {
                     .as("a start without warnings but development mode's")
                     .singleElement().asString().contains("[gateway-service]", "Development mode: /dev/token");
             // One logback context serves every service; each line still names its own.
-            for (String service : List.of("Registry", "Delivery", "Gateway")) {
+            for (String service : List.of("Registry", "Delivery", "Workflow", "Gateway")) {
                 assertThat(output.lines().filter(line -> line.contains("Started " + service + "Application")))
                         .singleElement().asString().contains("[" + service.toLowerCase(Locale.ROOT) + "-service]");
             }

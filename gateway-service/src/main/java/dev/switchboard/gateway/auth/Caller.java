@@ -20,6 +20,9 @@ public sealed interface Caller {
 
     boolean maySubscribe(String topic);
 
+    /** May manage the tenant's pipelines ({@code /v1/pipelines}): an API key with scope {@code admin}, never a browser. */
+    boolean mayAdminister();
+
     /** A tenant's backend, by API key: its scopes hold for every topic of the tenant. */
     record ApiKey(KeyPrincipal key) implements Caller {
         @Override
@@ -35,6 +38,11 @@ public sealed interface Caller {
         @Override
         public boolean maySubscribe(String topic) {
             return key.has(Scope.SUBSCRIBE);
+        }
+
+        @Override
+        public boolean mayAdminister() {
+            return key.has(Scope.ADMIN);
         }
     }
 
@@ -59,6 +67,11 @@ public sealed interface Caller {
         @Override
         public boolean maySubscribe(String topic) {
             return subscribe.stream().anyMatch(p -> p.matches(topic));
+        }
+
+        @Override
+        public boolean mayAdminister() {
+            return false;
         }
     }
 }

@@ -13,7 +13,10 @@ import java.time.Duration;
  * @param deliveryUrl      base URL of delivery-service ({@code SWITCHBOARD_DELIVERY_URL})
  * @param serviceToken     bearer token this gateway presents to delivery-service ({@code SWITCHBOARD_SERVICE_TOKEN})
  * @param requestTimeout   how long a publish or history call to delivery may take
- * @param connectTimeout   how long opening a connection to delivery may take
+ * @param connectTimeout   how long opening a connection to delivery or workflow may take
+ * @param workflowUrl      base URL of workflow-service ({@code SWITCHBOARD_WORKFLOW_URL}), where {@code /v1/pipelines}
+ *                         and {@code /v1/runs} are forwarded
+ * @param workflowTimeout  how long a call to workflow-service may take
  * @param dev              development mode ({@code SWITCHBOARD_DEV}): the demo page ({@code /}, {@code /demo.js}) and
  *                         {@code POST /dev/token}, which mints browser JWTs for any tenant; never on in production. Default off
  */
@@ -24,15 +27,21 @@ public record GatewayProperties(
         String serviceToken,
         @NotNull Duration requestTimeout,
         @NotNull Duration connectTimeout,
+        @NotBlank String workflowUrl,
+        @NotNull Duration workflowTimeout,
         boolean dev) {
 
     public static final String DEFAULT_DELIVERY_URL = "http://127.0.0.1:8082";
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    public static final String DEFAULT_WORKFLOW_URL = "http://127.0.0.1:8083";
+    public static final Duration DEFAULT_WORKFLOW_TIMEOUT = Duration.ofSeconds(10);
 
     public GatewayProperties {
         deliveryUrl = deliveryUrl == null || deliveryUrl.isBlank() ? DEFAULT_DELIVERY_URL : deliveryUrl;
         requestTimeout = requestTimeout == null ? DEFAULT_REQUEST_TIMEOUT : requestTimeout;
         connectTimeout = connectTimeout == null ? DEFAULT_CONNECT_TIMEOUT : connectTimeout;
+        workflowUrl = workflowUrl == null || workflowUrl.isBlank() ? DEFAULT_WORKFLOW_URL : workflowUrl;
+        workflowTimeout = workflowTimeout == null ? DEFAULT_WORKFLOW_TIMEOUT : workflowTimeout;
     }
 }

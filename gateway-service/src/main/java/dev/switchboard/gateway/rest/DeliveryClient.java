@@ -5,7 +5,6 @@ import dev.switchboard.contracts.errors.Headers;
 import dev.switchboard.contracts.stream.StreamLine;
 import dev.switchboard.gateway.config.GatewayProperties;
 import dev.switchboard.platform.problem.SwitchboardException;
-import io.netty.channel.ChannelOption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -14,22 +13,18 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.client.ReactorResourceFactory;
-import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.stereotype.Component;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.WebClient;
 import org.springframework.web.reactive.function.client.WebClientRequestException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.netty.http.client.HttpClient;
-import reactor.netty.resources.ConnectionProvider;
 import reactor.util.retry.Retry;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Duration;
 import java.util.Locale;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The gateway's calls to delivery-service, authenticated with the service token. Publish and
@@ -51,21 +46,8 @@ public class DeliveryClient {
 
     DeliveryClient(WebClient.Builder builder, GatewayProperties properties, JsonMapper json,
                    ObjectProvider<ReactorResourceFactory> resources) {
-        HttpClient http = HttpClient.create(ConnectionProvider.builder("delivery")
-                        .maxConnections(500)
-                        .pendingAcquireMaxCount(10_000)
-                        .build())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) properties.connectTimeout().toMillis());
-        ReactorResourceFactory factory = resources.getIfAvailable();
-        if (factory != null) {
-            // The server's own event loops: a forward opened from a request's loop stays on it.
-            http = http.runOn(factory.getLoopResources());
-        }
-        this.web = builder.clone()
-                .baseUrl(properties.deliveryUrl())
-                .clientConnector(new ReactorClientHttpConnector(http))
-                .defaultHeader(HttpHeaders.AUTHORIZATION, "Bearer " + (properties.serviceToken() == null ? "" : properties.serviceToken()))
-                .build();
+        this.web = UpstreamHttp.client(builder, "delivery", 500, properties.deliveryUrl(), properties.serviceToken(),
+                properties.connectTimeout(), resources.getIfAvailable());
         this.properties = properties;
         this.json = json;
     }
@@ -81,7 +63,7 @@ public class DeliveryClient {
                     }
                 }))
                 .bodyValue(body)
-                .exchangeToMono(this::relay)
+                .exchangeToMono(UpstreamHttp::relay)
                 .timeout(properties.requestTimeout())
                 .onErrorMap(DeliveryClient::unavailable);
     }
@@ -91,7 +73,7 @@ public class DeliveryClient {
         return web.get().uri(b -> b.path("/internal/v1/tenants/{tenant}/topics/{topic}/events")
                         .queryParam("after", after).queryParam("limit", limit).queryParam("partition", partition)
                         .build(tenant, topic))
-                .exchangeToMono(this::relay)
+                .exchangeToMono(UpstreamHttp::relay)
                 .retryWhen(Retry.backoff(1, Duration.ofMillis(100)).filter(WebClientRequestException.class::isInstance))
                 .timeout(properties.requestTimeout())
                 .onErrorMap(DeliveryClient::unavailable);
@@ -123,7 +105,7 @@ public class DeliveryClient {
         });
         WebClient.RequestHeadersSpec<?> withBody = body == null ? request
                 : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
-        return withBody.exchangeToMono(this::relay)
+        return withBody.exchangeToMono(UpstreamHttp::relay)
                 .timeout(properties.requestTimeout().plus(longPoll))
                 .onErrorMap(DeliveryClient::unavailable);
     }
@@ -147,15 +129,6 @@ public class DeliveryClient {
                 .onErrorMap(DeliveryClient::unavailable);
     }
 
-    private Mono<ResponseEntity<byte[]>> relay(ClientResponse response) {
-        return response.bodyToMono(byte[].class).defaultIfEmpty(new byte[0]).map(body -> {
-            ResponseEntity.BodyBuilder out = ResponseEntity.status(response.statusCode());
-            response.headers().contentType().ifPresent(out::contentType);
-            response.headers().header(Headers.RETRY_AFTER).forEach(v -> out.header(Headers.RETRY_AFTER, v));
-            return out.body(body);
-        });
-    }
-
     /** An upstream problem body as our own exception, keeping its code and detail. */
     private SwitchboardException problem(ClientResponse response, byte[] body) {
         try {
@@ -172,13 +145,6 @@ public class DeliveryClient {
     }
 
     private static Throwable unavailable(Throwable e) {
-        if (e instanceof SwitchboardException) {
-            return e;
-        }
-        if (e instanceof TimeoutException) {
-            return new SwitchboardException(ErrorCode.UNAVAILABLE, "The event log did not answer in time; retry shortly.", e);
-        }
-        log.warn("delivery-service call failed: {}", e.toString());
-        return new SwitchboardException(ErrorCode.UNAVAILABLE, "The event log is unavailable; retry shortly.", e);
+        return UpstreamHttp.unavailable(e, "The event log", "delivery-service");
     }
 }
