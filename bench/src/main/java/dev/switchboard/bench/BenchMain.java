@@ -81,6 +81,17 @@ public final class BenchMain {
             WsBenchMain.main(Arrays.copyOfRange(args, 1, args.length));
             return;
         }
+        if (args.length > 0 && args[0].equals("backpressure")) {
+            // bench/backpressure.sh: the noisy-neighbour and consumer-group benchmark of issue #11, same jar.
+            try {
+                BackpressureBenchMain.main(Arrays.copyOfRange(args, 1, args.length));
+            } catch (Exception e) {
+                System.err.println("Benchmark failed: " + e);
+                e.printStackTrace();
+                System.exit(1);
+            }
+            return;
+        }
         if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
             System.out.print(USAGE);
             return;

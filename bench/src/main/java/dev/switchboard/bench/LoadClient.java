@@ -49,6 +49,14 @@ final class LoadClient implements AutoCloseable {
                         .map(text -> new Reply(response.status().code(), text)));
     }
 
+    /** GETs a path; the reply's status and text. */
+    Mono<Reply> get(String path) {
+        return http.get().uri(path)
+                .responseSingle((response, content) -> content.asString(StandardCharsets.UTF_8)
+                        .defaultIfEmpty("")
+                        .map(text -> new Reply(response.status().code(), text)));
+    }
+
     @Override
     public void close() {
         pool.disposeLater().block(Duration.ofSeconds(10));

@@ -79,7 +79,7 @@ class KeepAliveReadRearmIntegrationTests {
         new ReactiveWebApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(HttpServerAutoConfiguration.class))
                 .run(context -> assertThat(context.getBeansOfType(NettyServerCustomizer.class).values())
-                        .hasExactlyElementsOfTypes(KeepAliveReadRearm.class));
+                        .hasExactlyElementsOfTypes(KeepAliveReadRearm.class, DecodingFailureProblems.class));
     }
 
     private static HttpServer server() {
