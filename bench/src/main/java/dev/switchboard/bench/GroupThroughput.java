@@ -189,7 +189,7 @@ final class GroupThroughput {
                 for (CompletableFuture<PublishAck> a : acks) {
                     a.get(30, TimeUnit.SECONDS);
                 }
-                jsm.addOrUpdateConsumer("BENCH", ConsumerConfiguration.builder().durable("workers").ackPolicy(AckPolicy.Explicit)
+                jsm.addOrUpdateConsumer("BENCH", ConsumerConfiguration.builder().durable("workers").filterSubject("bench.jobs").ackPolicy(AckPolicy.Explicit)
                         .ackWait(Duration.ofSeconds(60)).maxAckPending(consumers * batch * 4L).build());
             }
             Latency latency = new Latency();
