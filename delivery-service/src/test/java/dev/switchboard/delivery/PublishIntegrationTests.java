@@ -315,19 +315,19 @@ class PublishIntegrationTests {
     /** The contract's types, not what Jackson would coerce them into (issue #16, defect 6). */
     @Test
     void valuesOfTheWrongJsonTypeAreRefusedNotCoerced() throws Exception {
-        declare("acme", "strict", 1);
+        declare("acme", "wrongtypes", 1);
         for (String bad : List.of("{\"type\":\"t\",\"ttl\":1.5}", "{\"type\":\"t\",\"ttl\":\"60\"}",
                 "{\"type\":\"t\",\"ttl\":true}", "{\"type\":7}", "{\"type\":\"t\",\"id\":5}",
                 "{\"type\":\"t\",\"source\":1.5}", "{\"type\":\"t\",\"partitionkey\":3}",
                 "{\"type\":\"t\",\"subject\":false}", "{\"type\":\"t\",\"schemaversion\":\"2\"}")) {
-            web.post().uri(events("acme", "strict")).header("Authorization", TOKEN)
+            web.post().uri(events("acme", "wrongtypes")).header("Authorization", TOKEN)
                     .contentType(MediaType.APPLICATION_JSON).bodyValue(bad)
                     .exchange().expectStatus().isBadRequest()
                     .expectHeader().contentType("application/problem+json")
                     .expectBody().jsonPath("$.code").isEqualTo("invalid_request");
         }
-        assertThat(rows("acme", "strict")).isZero();
-        web.post().uri(events("acme", "strict")).header("Authorization", TOKEN)
+        assertThat(rows("acme", "wrongtypes")).isZero();
+        web.post().uri(events("acme", "wrongtypes")).header("Authorization", TOKEN)
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\",\"ttl\":60,\"id\":\"5\",\"partitionkey\":\"3\"}")
                 .exchange().expectStatus().isCreated();
     }

@@ -71,9 +71,13 @@ class EdgeAdmissionIntegrationTests {
     }
 
     private static double edgeRefused(int gateway, String tenant, String reason, String transport) {
-        Counter counter = platform.gateway(gateway).getBean(MeterRegistry.class).find("switchboard.gateway.edge.refused")
-                .tags("tenant", tenant, "reason", reason, "transport", transport).counter();
-        return counter == null ? 0 : counter.count();
+        return platform.gateway(gateway).getBean(MeterRegistry.class).find("switchboard.gateway.edge.refused")
+                .tags("tenant", tenant, "reason", reason, "transport", transport).counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    private static double refusedAt(String tenant, String at) {
+        return platform.gateway(0).getBean(MeterRegistry.class).find("switchboard.gateway.edge.refused")
+                .tags("tenant", tenant, "at", at).counters().stream().mapToDouble(Counter::count).sum();
     }
 
     private static double deliveryThrottled(String tenant) {
@@ -125,6 +129,47 @@ class EdgeAdmissionIntegrationTests {
         EntityExchangeResult<JsonNode> again = publish(key, "t.a", "{\"type\":\"t\"}");
         assertThat(again.getStatus().value()).as("%s", again.getResponseBody()).isEqualTo(201);
         assertThat(again.getResponseBody().path("seq").asLong()).isEqualTo(taken + 1);
+    }
+
+    /**
+     * Once a tenant's key and quotas are cached and its bucket is empty, a publish is answered right
+     * after the HTTP decoder: its body dropped, the connection kept, a pipelined request behind it
+     * answered next, in order.
+     */
+    @Test
+    void anEmptyBucketIsAnsweredBeforeTheWebStackAndTheConnectionGoesOn() throws Exception {
+        TestPlatform.Key key = tenant("edgefast", 1, 1);
+        drain(key, "t.f");
+        double before = refusedAt("edgefast", "decoder");
+        String body = "{\"type\":\"t\",\"data\":\"" + "x".repeat(20_000) + "\"}";
+        String publish = "POST /v1/topics/t.f/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + key.bearer()
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+        String history = "GET /v1/topics/t.f/events?after=0&limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + key.bearer()
+                + "\r\nConnection: close\r\n\r\n";
+        java.net.URI uri = java.net.URI.create(platform.gatewayUrl(0));
+        String answers;
+        try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write((publish + history).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            byte[] buffer = new byte[8192];
+            try {
+                for (int n; (n = socket.getInputStream().read(buffer)) > 0; ) {
+                    got.write(buffer, 0, n);
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("timed out after: " + got.toString(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            answers = got.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        int first = answers.indexOf("HTTP/1.1 429");
+        int second = answers.indexOf("HTTP/1.1 200");
+        assertThat(first).as(answers).isZero();
+        assertThat(second).as(answers).isGreaterThan(first);
+        assertThat(answers.substring(0, second)).containsIgnoringCase("retry-after: 1").contains("\"code\":\"rate_limited\"")
+                .contains("publish quota (1/s, burst 1)");
+        assertThat(refusedAt("edgefast", "decoder")).isEqualTo(before + 1);
+        assertThat(deliveryThrottled("edgefast")).isZero();
     }
 
     @Test

@@ -17,6 +17,7 @@ import reactor.core.publisher.Mono;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -98,6 +99,16 @@ public class CachingRegistryClient implements RegistryClient, AutoCloseable {
     public Mono<ClientSecrets> clientSecrets(String tenant) {
         Objects.requireNonNull(tenant, "tenant");
         return cache.get(new CacheKey.Secrets(tenant), ClientSecrets.class, () -> http.clientSecrets(tenant));
+    }
+
+    @Override
+    public Optional<KeyPrincipal> cachedKey(String apiKey) {
+        return cache.peek(CacheKey.ApiKey.of(apiKey), KeyPrincipal.class);
+    }
+
+    @Override
+    public Optional<TenantQuotas> cachedQuotas(String tenant) {
+        return cache.peek(new CacheKey.Quotas(tenant), TenantQuotas.class);
     }
 
     @Override

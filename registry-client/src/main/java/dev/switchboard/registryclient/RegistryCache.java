@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import reactor.core.publisher.Mono;
 
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
@@ -84,6 +85,21 @@ final class RegistryCache {
                 return cached.as(type);
             });
         });
+    }
+
+    /**
+     * The answer cached for {@code key} if there is one that may be served now, without asking the
+     * registry or waiting: for callers that must decide on the spot (the gateway's edge) and go the
+     * usual way otherwise.
+     */
+    <T> Optional<T> peek(CacheKey key, Class<T> type) {
+        CompletableFuture<Cached> present = cache.asMap().get(key);
+        if (present == null || !present.isDone() || tooOld(present)) {
+            return Optional.empty();
+        }
+        Cached cached = present.getNow(null);
+        return cached == null || cached.error() != null || !type.isInstance(cached.value())
+                ? Optional.empty() : Optional.of(type.cast(cached.value()));
     }
 
     /**

@@ -12,6 +12,7 @@ import reactor.core.publisher.Mono;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiFunction;
 
 /**
@@ -71,6 +72,19 @@ public interface RegistryClient {
 
     /** The tenant's limits. */
     Mono<TenantQuotas> quotas(String tenant);
+
+    /**
+     * The principal of {@code apiKey} if this client has it cached and may serve it now; never asks
+     * the registry. For decisions that must not wait (refusals at the edge); empty means "ask".
+     */
+    default Optional<KeyPrincipal> cachedKey(String apiKey) {
+        return Optional.empty();
+    }
+
+    /** The tenant's quotas if cached and servable now; never asks the registry. */
+    default Optional<TenantQuotas> cachedQuotas(String tenant) {
+        return Optional.empty();
+    }
 
     /**
      * A hot view of the registry's change feed, shared by all subscribers, for callers that keep

@@ -15,6 +15,7 @@ import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -122,6 +123,44 @@ public class EdgeAdmission {
         });
     }
 
+    /** A refusal decided without any work: why, what the client is told, and when to retry. */
+    public record Refusal(String reason, String detail, Duration retryAfter) {
+    }
+
+    /**
+     * Whether a publish of {@code tenant} would be refused right now, judged from what is already in
+     * memory (its in-flight count, its bucket) without taking anything: for {@link EdgeFastPath},
+     * which answers before the request enters the web stack. Counted as refused when it would be.
+     * Empty when it might pass: the request then goes the usual way, through {@link #admit}.
+     */
+    Optional<Refusal> wouldRefuse(String tenant, TenantQuotas quotas) {
+        if (!properties.enabled()) {
+            return Optional.empty();
+        }
+        int max = properties.maxInflightRequests();
+        if (inflight(tenant) >= max) {
+            refused(tenant, "inflight", Transport.HTTP, "decoder");
+            return Optional.of(new Refusal("inflight", busyDetail(max), properties.busyRetryAfter()));
+        }
+        Limited limited = buckets.getIfPresent(tenant);
+        if (limited == null || limited.perSecond() != quotas.publishPerSecond() || limited.burst() != quotas.burst()
+                || limited.bucket().getAvailableTokens() >= 1) {
+            return Optional.empty();
+        }
+        refused(tenant, "quota", Transport.HTTP, "decoder");
+        Duration wait = Duration.ofNanos(Math.max(1, limited.bucket().estimateAbilityToConsume(1).getNanosToWaitForRefill()));
+        return Optional.of(new Refusal("quota", quotaDetail(limited, wait), wait));
+    }
+
+    private static String busyDetail(int max) {
+        return "The tenant has " + max + " requests in progress at this gateway, its most at once; retry in a moment.";
+    }
+
+    private static String quotaDetail(Limited limited, Duration wait) {
+        return "Over the tenant's publish quota (" + limited.perSecond() + "/s, burst " + limited.burst() + "); retry in "
+                + Math.max(1, wait.toMillis()) + " ms.";
+    }
+
     /** How many requests of the tenant this gateway is working on. */
     public int inflight(String tenant) {
         AtomicInteger count = inflight.get(tenant);
@@ -143,8 +182,7 @@ public class EdgeAdmission {
         if (over.get()) {
             refused(tenant, "inflight", transport);
             Duration wait = properties.busyRetryAfter();
-            throw SwitchboardException.retryLater(ErrorCode.RATE_LIMITED, "The tenant has " + max
-                    + " requests in progress at this gateway, its most at once; retry in " + wait.toMillis() + " ms.", wait);
+            throw SwitchboardException.retryLater(ErrorCode.RATE_LIMITED, busyDetail(max), wait);
         }
         return new Admitted(tenant);
     }
@@ -157,8 +195,7 @@ public class EdgeAdmission {
         }
         refused(tenant, "quota", transport);
         Duration wait = Duration.ofNanos(Math.max(1, probe.getNanosToWaitForRefill()));
-        throw SwitchboardException.retryLater(ErrorCode.RATE_LIMITED, "Over the tenant's publish quota (" + limited.perSecond()
-                + "/s, burst " + limited.burst() + "); retry in " + Math.max(1, wait.toMillis()) + " ms.", wait);
+        throw SwitchboardException.retryLater(ErrorCode.RATE_LIMITED, quotaDetail(limited, wait), wait);
     }
 
     private Limited bucket(String tenant, int perSecond, int burst) {
@@ -173,9 +210,14 @@ public class EdgeAdmission {
     }
 
     private void refused(String tenant, String reason, Transport transport) {
+        refused(tenant, reason, transport, "filter");
+    }
+
+    /** @param at where: {@code decoder} ({@link EdgeFastPath}, before the web stack) or {@code filter} (the security chain, the socket) */
+    private void refused(String tenant, String reason, Transport transport, String at) {
         Counter.builder("switchboard.gateway.edge.refused")
                 .description("Requests and publish frames refused at the gateway before any work (tenant bucket or concurrency)")
-                .tags("tenant", tenant, "reason", reason, "transport", transport.tag)
+                .tags("tenant", tenant, "reason", reason, "transport", transport.tag, "at", at)
                 .register(meters).increment();
     }
 }

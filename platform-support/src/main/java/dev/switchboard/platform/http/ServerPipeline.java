@@ -23,4 +23,14 @@ public final class ServerPipeline {
             }
         });
     }
+
+    /** As {@link #addAfter(HttpServer, String, String, ChannelHandler)}, with a new handler for every connection (handlers that keep state). */
+    public static HttpServer addAfter(HttpServer server, String existing, String name, java.util.function.Supplier<ChannelHandler> handler) {
+        return server.doOnChannelInit((observer, channel, remoteAddress) -> {
+            ChannelPipeline pipeline = channel.pipeline();
+            if (pipeline.get(existing) != null && pipeline.get(name) == null) {
+                pipeline.addAfter(existing, name, handler.get());
+            }
+        });
+    }
 }
