@@ -67,7 +67,8 @@ public class InMemoryRegistry implements RegistryClient {
     }
 
     @Override
-    public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, java.time.Duration ttl) {
+    public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts,
+                                                        Map<String, java.util.List<String>> watched, java.time.Duration ttl) {
         return Mono.just(Map.of());
     }
 
@@ -75,5 +76,10 @@ public class InMemoryRegistry implements RegistryClient {
     @Override
     public Mono<Integer> reportDeliveryInstance(String instance, java.time.Duration ttl) {
         return Mono.just(1);
+    }
+
+    @Override
+    public Mono<Void> leaveDeliveryInstance(String instance) {
+        return Mono.empty();
     }
 }

@@ -123,13 +123,20 @@ public class CachingRegistryClient implements RegistryClient, AutoCloseable {
     }
 
     @Override
-    public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, Duration ttl) {
-        return http.reportConnections(gateway, new ConnectionReport(ttl.toMillis(), counts)).map(ConnectionReport.ConnectionTotals::others);
+    public Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts,
+                                                        Map<String, java.util.List<String>> watched, Duration ttl) {
+        return http.reportConnections(gateway, new ConnectionReport(ttl.toMillis(), counts, watched))
+                .map(ConnectionReport.ConnectionTotals::others);
     }
 
     @Override
     public Mono<Integer> reportDeliveryInstance(String instance, Duration ttl) {
         return http.reportDeliveryInstance(instance, new InstanceReport(ttl.toMillis())).map(InstanceReport.LiveInstances::live);
+    }
+
+    @Override
+    public Mono<Void> leaveDeliveryInstance(String instance) {
+        return http.leaveDeliveryInstance(instance);
     }
 
     private long servableAgeNanos() {

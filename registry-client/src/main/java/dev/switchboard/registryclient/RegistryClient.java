@@ -1,5 +1,6 @@
 package dev.switchboard.registryclient;
 
+import dev.switchboard.contracts.registry.ConnectionReport;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.KeyPrincipal;
@@ -105,11 +106,23 @@ public interface RegistryClient {
      * {@code ttl}); answers, per tenant, the sockets the other live gateways reported. Never cached,
      * and not retried beyond the client's usual bounded retries: the caller reports again soon.
      */
-    Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, Duration ttl);
+    default Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts, Duration ttl) {
+        return reportConnections(gateway, counts, Map.of(), ttl);
+    }
+
+    /**
+     * The same, with the topics this gateway's sockets subscribe to, per tenant (at most
+     * {@link ConnectionReport#MAX_WATCHED_PER_TENANT} each, or {@code ["*"]}).
+     */
+    Mono<Map<String, Integer>> reportConnections(String gateway, Map<String, Integer> counts,
+                                                 Map<String, java.util.List<String>> watched, Duration ttl);
 
     /**
      * Reports this delivery instance alive for {@code ttl}; answers how many delivery instances are
      * alive, this one included. Never cached; the caller reports again soon.
      */
     Mono<Integer> reportDeliveryInstance(String instance, Duration ttl);
+
+    /** A delivery instance that stops: the others take its share of the rates at their next report, not after its TTL. */
+    Mono<Void> leaveDeliveryInstance(String instance);
 }

@@ -96,6 +96,10 @@ final class RegistryHttp {
                 .bodyValue(report), InstanceReport.LiveInstances.class);
     }
 
+    Mono<Void> leaveDeliveryInstance(String instance) {
+        return call(Call.DELIVERY_INSTANCE, web.delete().uri(InternalApi.DELIVERY_INSTANCE, instance), Void.class);
+    }
+
     /**
      * One connection of the change feed, replayed from {@code after}. {@code onOpen} runs when the
      * registry has accepted the stream, before its first line. Ends when the registry ends it; never

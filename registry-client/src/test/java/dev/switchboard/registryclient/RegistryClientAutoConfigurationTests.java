@@ -66,12 +66,18 @@ class RegistryClientAutoConfigurationTests {
 
             @Override
             public Mono<java.util.Map<String, Integer>> reportConnections(String gateway, java.util.Map<String, Integer> counts,
+                                                                          java.util.Map<String, java.util.List<String>> watched,
                                                                           java.time.Duration ttl) {
                 return Mono.empty();
             }
 
             @Override
             public Mono<Integer> reportDeliveryInstance(String instance, java.time.Duration ttl) {
+                return Mono.empty();
+            }
+
+            @Override
+            public Mono<Void> leaveDeliveryInstance(String instance) {
                 return Mono.empty();
             }
         };

@@ -3,7 +3,9 @@ package dev.switchboard.registry;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import tools.jackson.databind.JsonNode;
 
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -129,5 +131,45 @@ class InternalApiIntegrationTests extends RegistryIntegrationTest {
         assertProblem(admin().put().uri("/internal/v1/gateways/{g}/connections", g).contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of())).exchange(), HttpStatus.UNAUTHORIZED, "unauthenticated");
         assertThat(count("SELECT connections FROM registry.gateway_connections WHERE gateway_id = ? AND tenant_id = ?", g, t)).isEqualTo(4);
+    }
+
+    @Test
+    void watchedTopicsCountWhileTheirGatewaysReportThemAndATenantWithTooManyWatchesEverything() {
+        String a = newTenantId();
+        String b = newTenantId();
+        String g1 = "gw-" + java.util.UUID.randomUUID();
+        String g2 = "gw-" + java.util.UUID.randomUUID();
+        service().put().uri("/internal/v1/gateways/{g}/connections", g1).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(a, 1), "watched", Map.of(a, List.of("chat.one", "chat.two"))))
+                .exchange().expectStatus().isOk().expectBody().returnResult();
+        service().put().uri("/internal/v1/gateways/{g}/connections", g2).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(b, 1), "watched", Map.of(b, List.of("*"))))
+                .exchange().expectStatus().isOk().expectBody().returnResult();
+        assertThat(watched(a, "chat.one", "chat.three", "chat.two")).containsExactly("chat.one", "chat.two");
+        assertThat(watched(b, "anything", "at.all")).as("'*': every topic of b").containsExactly("anything", "at.all");
+        // The same name of another tenant is not watched; a new report replaces the old one.
+        assertThat(watched(newTenantId(), "chat.one")).isEmpty();
+        service().put().uri("/internal/v1/gateways/{g}/connections", g1).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(a, 1), "watched", Map.of(a, List.of("chat.two"))))
+                .exchange().expectStatus().isOk().expectBody().returnResult();
+        assertThat(watched(a, "chat.one", "chat.two")).containsExactly("chat.two");
+
+        for (Object body : new Object[] {Map.of("topics", List.of("Not A Topic")), Map.of("topics", java.util.Collections.nCopies(1001, "a")), "[1]"}) {
+            assertProblem(service().post().uri("/internal/v1/tenants/{t}/watched", a).contentType(MediaType.APPLICATION_JSON)
+                    .bodyValue(body).exchange(), HttpStatus.BAD_REQUEST, "invalid_request");
+        }
+        assertProblem(service().put().uri("/internal/v1/gateways/{g}/connections", g1).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("ttlMs", 60_000, "counts", Map.of(), "watched", Map.of(a, List.of("bad topic")))).exchange(),
+                HttpStatus.BAD_REQUEST, "invalid_request");
+        assertThat(watched(a, "chat.two")).as("a refused report changes nothing").containsExactly("chat.two");
+    }
+
+    private List<String> watched(String tenant, String... topics) {
+        JsonNode answer = service().post().uri("/internal/v1/tenants/{t}/watched", tenant).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("topics", List.of(topics))).exchange().expectStatus().isOk()
+                .expectBody(JsonNode.class).returnResult().getResponseBody();
+        List<String> found = new java.util.ArrayList<>();
+        answer.path("topics").forEach(t -> found.add(t.asString()));
+        return found;
     }
 }

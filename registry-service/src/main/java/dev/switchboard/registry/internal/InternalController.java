@@ -21,6 +21,9 @@ import dev.switchboard.registry.topic.TopicResolver;
 import io.swagger.v3.oas.annotations.Hidden;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PutMapping;
@@ -93,6 +96,15 @@ class InternalController {
                 .flatMap(report -> connections.report(gateway, report));
     }
 
+    /** Which of some topics of a tenant a socket on a live gateway subscribes to (workflow runs with cancelWhenUnwatched ask). */
+    @PostMapping(path = InternalApi.WATCHED_TOPICS, consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<ConnectionReport.WatchedTopics> watched(@PathVariable String tenant,
+                                                 @RequestBody(required = false) Mono<ConnectionReport.WatchedTopics> body) {
+        return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A body {\"topics\":[…]} is required.")))
+                .flatMap(asked -> connections.watched(tenant, asked));
+    }
+
     /** A delivery instance is alive for a while; answers how many are. */
     @PutMapping(path = InternalApi.DELIVERY_INSTANCE, consumes = MediaType.APPLICATION_JSON_VALUE,
             produces = MediaType.APPLICATION_JSON_VALUE)
@@ -100,6 +112,13 @@ class InternalController {
                                                         @RequestBody(required = false) Mono<InstanceReport> body) {
         return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A body {\"ttlMs\":…} is required.")))
                 .flatMap(report -> instances.report(instance, report));
+    }
+
+    /** A delivery instance that stops: it no longer shares the rates. {@code 204}, also when it was not there. */
+    @DeleteMapping(path = InternalApi.DELIVERY_INSTANCE)
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    Mono<Void> deliveryInstanceLeaves(@PathVariable String instance) {
+        return instances.leave(instance);
     }
 
     /** NDJSON of {@link RegistryChange}; see {@link ChangeFeed} for the lines, heartbeats and the reset line. */

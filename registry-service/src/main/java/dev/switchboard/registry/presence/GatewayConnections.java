@@ -67,7 +67,51 @@ public class GatewayConnections {
                     .all()
                     .collectMap(Map.Entry::getKey, Map.Entry::getValue, HashMap::new)
                     .map(ConnectionReport.ConnectionTotals::new);
-            return replace.then(others).as(tx::transactional);
+            List<String> watchedTenants = new ArrayList<>();
+            List<String> watchedTopics = new ArrayList<>();
+            report.watched().forEach((tenant, topics) -> topics.forEach(topic -> {
+                watchedTenants.add(tenant);
+                watchedTopics.add(topic);
+            }));
+            Mono<Void> watched = db.sql("DELETE FROM gateway_watched WHERE gateway_id = :gateway OR expires_at < now()")
+                    .bind("gateway", gateway)
+                    .then()
+                    .then(watchedTopics.isEmpty() ? Mono.empty() : db.sql(
+                                    "INSERT INTO gateway_watched (tenant_id, topic, gateway_id, expires_at) "
+                                            + "SELECT DISTINCT t, topic, :gateway, now() + :ttl * interval '1 millisecond' "
+                                            + "FROM unnest(CAST(:tenants AS text[]), CAST(:topics AS text[])) AS r(t, topic)")
+                            .bind("gateway", gateway)
+                            .bind("ttl", report.ttlMs())
+                            .bind("tenants", watchedTenants.toArray(String[]::new))
+                            .bind("topics", watchedTopics.toArray(String[]::new))
+                            .then());
+            return replace.then(watched).then(others).as(tx::transactional);
+        });
+    }
+
+    /** Which of these topics of the tenant a socket on a live gateway subscribes to. */
+    public Mono<ConnectionReport.WatchedTopics> watched(String tenant, ConnectionReport.WatchedTopics asked) {
+        return Mono.defer(() -> {
+            if (!TopicNames.isValidTenantId(tenant)) {
+                throw SwitchboardException.invalid("Invalid tenant id.");
+            }
+            if (asked == null || asked.topics().size() > ConnectionReport.MAX_WATCHED_PER_TENANT
+                    || !asked.topics().stream().allMatch(TopicNames::isValidTopicName)) {
+                throw SwitchboardException.invalid("A body {\"topics\":[…]} of at most " + ConnectionReport.MAX_WATCHED_PER_TENANT
+                        + " topic names is required.");
+            }
+            if (asked.topics().isEmpty()) {
+                return Mono.just(new ConnectionReport.WatchedTopics(List.of()));
+            }
+            return db.sql("SELECT DISTINCT topic FROM gateway_watched WHERE tenant_id = :tenant AND expires_at >= now() "
+                            + "AND (topic = ANY(CAST(:topics AS text[])) OR topic = :every)")
+                    .bind("tenant", tenant)
+                    .bind("topics", asked.topics().toArray(String[]::new))
+                    .bind("every", ConnectionReport.EVERY_TOPIC)
+                    .map(row -> row.get("topic", String.class))
+                    .all().collectList()
+                    .map(found -> new ConnectionReport.WatchedTopics(found.contains(ConnectionReport.EVERY_TOPIC)
+                            ? asked.topics() : asked.topics().stream().filter(found::contains).distinct().toList()));
         });
     }
 
@@ -90,6 +134,16 @@ public class GatewayConnections {
             }
             if (count == null || count < 0) {
                 throw SwitchboardException.invalid("Counts are integers >= 0.");
+            }
+        });
+        if (report.watched().size() > MAX_TENANTS) {
+            throw SwitchboardException.invalid("A report holds at most " + MAX_TENANTS + " tenants.");
+        }
+        report.watched().forEach((tenant, topics) -> {
+            if (!TopicNames.isValidTenantId(tenant) || topics == null || topics.size() > ConnectionReport.MAX_WATCHED_PER_TENANT
+                    || !topics.stream().allMatch(t -> ConnectionReport.EVERY_TOPIC.equals(t) || TopicNames.isValidTopicName(t))) {
+                throw SwitchboardException.invalid("watched: per tenant id at most " + ConnectionReport.MAX_WATCHED_PER_TENANT
+                        + " topic names, or [\"*\"].");
             }
         });
     }

@@ -26,6 +26,7 @@ public final class InternalApi {
     public static final String QUOTAS = BASE + "/tenants/{tenant}/quotas";
     public static final String CHANGES = BASE + "/changes";
     public static final String GATEWAY_CONNECTIONS = BASE + "/gateways/{gateway}/connections";
+    public static final String WATCHED_TOPICS = BASE + "/tenants/{tenant}/watched";
     public static final String DELIVERY_INSTANCE = BASE + "/delivery-instances/{instance}";
 
     private InternalApi() {
