@@ -27,6 +27,7 @@ import tools.jackson.databind.json.JsonMapper;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -196,6 +197,11 @@ class GroupIntegrationTests {
         assertThat(await(api.call("DELETE", "/internal/v1/tenants/acme/topics/basics/groups/other", null)).status()).isEqualTo(204);
         assertThat(await(api.status("basics", "other")).status()).isEqualTo(404);
         assertThat(await(api.call("DELETE", "/internal/v1/tenants/acme/topics/basics/groups/other", null)).status()).isEqualTo(404);
+        // Made again, it starts afresh: nothing of the deleted group's leases is left.
+        Answer afresh = await(api.poll("basics", "other", "{\"max\":2}"));
+        assertThat(afresh.seqs()).containsExactly(1L, 2L);
+        assertThat(afresh.attempts()).containsExactly(1, 1);
+        assertThat(await(api.status("basics", "other")).body().get("inFlight").asLong()).isEqualTo(2);
     }
 
     @Test
@@ -651,6 +657,68 @@ class GroupIntegrationTests {
         assertThat(await(api.group("multi", "g", "seek", "{\"after\":0}")).status()).isEqualTo(400);
         assertThat(await(api.group("multi", "g", "seek", "{\"after\":0,\"partition\":1}")).status()).isEqualTo(200);
         assertThat(await(api.poll("multi", "g", "{\"max\":100}")).seqs()).hasSize(byPartition.get(1).size());
+    }
+
+    @Test
+    void aPollCarriesTheAcksOfTheLastBatchDoneBeforeItLeasesTheNext() {
+        declare("ack-in-poll", 3, 5);
+        Api api = api();
+        for (int i = 0; i < 24; i++) {
+            await(api.publish("ack-in-poll", "{\"type\":\"t\",\"partitionkey\":\"k-" + i + "\",\"data\":" + i + "}"));
+        }
+        Set<String> seen = new HashSet<>();
+        String acks = "[]";
+        for (int round = 0; round < 12; round++) {
+            JsonNode body = await(api.poll("ack-in-poll", "g", "{\"max\":5,\"ack\":" + acks + "}")).body();
+            // Every ack request of the last round answered, in order, each seq acked (none ignored).
+            JsonNode answers = body.get("acks");
+            assertThat(answers).hasSize(acks.equals("[]") ? 0 : acks.split("\\{").length - 1);
+            answers.forEach(a -> assertThat(a.get("ignored")).isEmpty());
+            Map<Integer, List<Long>> byPartition = new HashMap<>();
+            for (JsonNode e : body.get("events")) {
+                assertThat(seen.add(e.get("partition").asInt() + ":" + e.get("seq").asLong())).as("leased twice").isTrue();
+                byPartition.computeIfAbsent(e.get("partition").asInt(), p -> new ArrayList<>()).add(e.get("seq").asLong());
+            }
+            acks = byPartition.entrySet().stream().map(en -> "{\"partition\":" + en.getKey() + ",\"seqs\":" + en.getValue() + "}")
+                    .collect(java.util.stream.Collectors.joining(",", "[", "]"));
+        }
+        assertThat(seen).hasSize(24);
+        // The last acks go with a poll that finds nothing more.
+        JsonNode last = await(api.poll("ack-in-poll", "g", "{\"ack\":" + acks + "}")).body();
+        assertThat(last.get("events")).isEmpty();
+        JsonNode status = await(api.status("ack-in-poll", "g")).body();
+        assertThat(status.get("committed").asLong()).isEqualTo(24);
+        assertThat(status.get("inFlight").asLong()).isZero();
+
+        // A poll without ack has no acks field; an ack of what is not pending is ignored and said so.
+        assertThat(await(api.poll("ack-in-poll", "g", "{}")).body().has("acks")).isFalse();
+        JsonNode ignored = await(api.poll("ack-in-poll", "g", "{\"ack\":[{\"seqs\":[1,999]}]}")).body();
+        assertThat(ignored.get("acks").get(0).get("ignored").toString()).isEqualTo("[1,999]");
+
+        // Bad acks refuse the whole poll (400) and lease nothing.
+        publishN(api, "ack-in-poll", 1);
+        for (String bad : List.of("{\"ack\":[{}]}", "{\"ack\":[{\"seqs\":[]}]}", "{\"ack\":[{\"seqs\":[1],\"partiton\":0}]}",
+                "{\"ack\":[null]}", "{\"ack\":{\"seqs\":[1]}}",
+                "{\"ack\":[" + "{\"seqs\":[1]},".repeat(64) + "{\"seqs\":[1]}]}",
+                "{\"ack\":[{\"seqs\":" + java.util.stream.LongStream.rangeClosed(1, 600).boxed().toList() + "},{\"seqs\":"
+                        + java.util.stream.LongStream.rangeClosed(1, 401).boxed().toList() + "}]}")) {
+            Answer refused = await(api.group("ack-in-poll", "g", "poll", bad));
+            assertThat(refused.status()).as(bad).isEqualTo(400);
+        }
+        // An ack for a partition the topic does not have is 400 too.
+        assertThat(await(api.group("ack-in-poll", "g", "poll", "{\"ack\":[{\"seqs\":[1],\"partition\":7}]}")).status()).isEqualTo(400);
+        assertThat(await(api.status("ack-in-poll", "g")).body().get("inFlight").asLong()).isZero();
+
+        // An ordered group takes its own path for acks in a poll too: the next event of the key is leased after it.
+        declare("ack-in-poll-ordered", 1, 5);
+        for (int i = 0; i < 3; i++) {
+            await(api.publish("ack-in-poll-ordered", "{\"type\":\"t\",\"partitionkey\":\"same\",\"data\":" + i + "}"));
+        }
+        Answer first = await(api.poll("ack-in-poll-ordered", "o", "{\"max\":10,\"orderedByKey\":true}"));
+        assertThat(first.seqs()).containsExactly(1L);
+        Answer second = await(api.poll("ack-in-poll-ordered", "o", "{\"max\":10,\"ack\":[{\"seqs\":[1]}]}"));
+        assertThat(second.body().get("acks").get(0).get("acked").toString()).isEqualTo("[1]");
+        assertThat(second.seqs()).containsExactly(2L);
     }
 
     @Test

@@ -29,13 +29,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * cursor per partition) and {@code group_pending} (only what is leased, delayed or waiting), so a
  * poll reads a bounded slice of each and of the log after the cursor, never the whole log.
  *
- * <p>Every operation is one transaction. Polls, seeks and dead-letter sweeps first lock the group's
- * cursor rows (in partition order): they take turns for the few milliseconds each takes, so no event
- * is leased to two consumers at once and an ordered group's key check cannot race. Acks and nacks
- * of a group without order lock only their own pending rows, and a poll passes over rows an ack
- * holds ({@code FOR UPDATE SKIP LOCKED}) rather than wait, so acks commit alongside polls. Every
- * statement that locks several pending rows locks them in (partition, seq) order, so no two
- * operations deadlock. Groups are independent of each other.
+ * <p>Every operation is one transaction. A group without order polls and acks on its hot path
+ * ({@link LeaseStatements}): each step one statement, a cursor row locked only while the statement
+ * that moves it runs, due rows taken with {@code FOR UPDATE SKIP LOCKED} — no event is leased to two
+ * consumers at once, and consumers of different partitions never wait for each other. Polls of
+ * ordered groups, seeks and dead-letter sweeps lock all the group's cursor rows first (in partition
+ * order), so an ordered group's key check cannot race. Acks and nacks lock only their own pending
+ * rows, and a poll passes over rows an ack holds rather than wait. Every statement that locks
+ * several pending rows locks them in (partition, seq) order, so no two operations deadlock. Groups
+ * are independent of each other.
  */
 @Component
 public class ConsumerGroups {
@@ -52,9 +54,10 @@ public class ConsumerGroups {
     private final DeliveryProperties properties;
     private final DeadLetters deadLetters;
     private final GroupMetrics metrics;
+    private final LeaseStatements statements;
 
     ConsumerGroups(DatabaseClient db, TransactionalOperator tx, TopicLookup topics, HeadNotifier notifier,
-                   DeliveryProperties properties, DeadLetters deadLetters, GroupMetrics metrics) {
+                   DeliveryProperties properties, DeadLetters deadLetters, GroupMetrics metrics, LeaseStatements statements) {
         this.db = db;
         this.tx = tx;
         this.topics = topics;
@@ -62,6 +65,7 @@ public class ConsumerGroups {
         this.properties = properties;
         this.deadLetters = deadLetters;
         this.metrics = metrics;
+        this.statements = statements;
     }
 
     /**
@@ -126,8 +130,10 @@ public class ConsumerGroups {
                             .takeUntilOther(Mono.delay(options.longPoll()));
                 }
                 return wakeups
-                        .concatMap(w -> sweepDeadLetters(tenant, topic, group, ordered, maxAttempts)
-                                .then(pollOnce(tenant, topic, group, ordered, partitions, maxAttempts, options)), 1)
+                        .concatMap(w -> ordered
+                                ? sweepDeadLetters(tenant, topic, group, true, maxAttempts)
+                                        .then(pollOnce(tenant, topic, group, true, partitions, maxAttempts, options))
+                                : pollUnordered(tenant, topic, group, partitions, maxAttempts, options), 1)
                         .filter(events -> !events.isEmpty())
                         .next()
                         .defaultIfEmpty(List.of());
@@ -183,6 +189,7 @@ public class ConsumerGroups {
                     for (int i = 0; i < cursors.size(); i++) {
                         rotated.add(cursors.get((start + i) % cursors.size()));
                     }
+                    // An ordered group's sweep ran before this transaction: its exhausted flag is not needed.
                     return redeliver(tenant, topic, group, ordered, maxAttempts, budget, options, out)
                             .thenMany(Flux.fromIterable(rotated))
                             .concatMap(c -> out.size() >= budget ? Mono.empty()
@@ -190,6 +197,67 @@ public class ConsumerGroups {
                             .then(Mono.fromSupplier(() -> out));
                 }));
         return tx.transactional(work);
+    }
+
+    /**
+     * A poll of a group without order: due redeliveries, then new events partition by partition
+     * (rotating, so one busy partition does not starve the others), each step one statement of its
+     * own ({@link LeaseStatements}). Exhausted events found due are dead-lettered after.
+     */
+    private Mono<List<Leased>> pollUnordered(String tenant, String topic, String group, int partitions, int maxAttempts,
+                                             PollOptions options) {
+        return budget(tenant, topic, group, options).flatMap(budget -> {
+            List<Leased> out = new ArrayList<>();
+            if (budget <= 0) {
+                return Mono.just(out);
+            }
+            return redeliver(tenant, topic, group, false, maxAttempts, budget, options, out)
+                    .flatMap(exhausted -> exhausted ? sweepDeadLetters(tenant, topic, group, false, maxAttempts) : Mono.just(0))
+                    .then(Mono.defer(() -> out.size() >= budget ? Mono.just(List.<Integer>of())
+                            : partitionsWithNew(tenant, topic, group, partitions)))
+                    .flatMapMany(Flux::fromIterable)
+                    .concatMap(p -> out.size() >= budget ? Mono.empty()
+                            : leaseNewUnordered(tenant, topic, group, p, partitions, budget - out.size(), options)
+                            .doOnNext(out::addAll))
+                    .then(Mono.fromSupplier(() -> out));
+        });
+    }
+
+    /**
+     * The partitions that may have events past the group's cursor, in a rotating order. One
+     * partition: that one, without asking. Several: those whose head is at or past the cursor (a
+     * plain read: a concurrent poll may take them first, which costs only a statement that finds
+     * nothing), so a poll of a wide topic visits only partitions with something to lease.
+     */
+    private Mono<List<Integer>> partitionsWithNew(String tenant, String topic, String group, int partitions) {
+        if (partitions == 1) {
+            return Mono.just(List.of(0));
+        }
+        int start = ThreadLocalRandom.current().nextInt(partitions);
+        return db.sql("""
+                        SELECT g.p AS partition FROM generate_series(0, :partitions - 1) AS g(p)
+                        LEFT JOIN group_partitions gp
+                          ON gp.tenant_id = :tenant AND gp.topic = :topic AND gp.group_name = :group AND gp.partition = g.p
+                        LEFT JOIN partitions pt ON pt.tenant_id = :tenant AND pt.topic = :topic AND pt.partition = g.p
+                        WHERE gp.next_seq IS NULL OR pt.head >= gp.next_seq
+                        ORDER BY (g.p + :partitions - :start) % :partitions""")
+                .bind("tenant", tenant).bind("topic", topic).bind("group", group)
+                .bind("partitions", partitions).bind("start", start)
+                .map((Readable r) -> r.get("partition", Integer.class))
+                .all()
+                .collectList();
+    }
+
+    /** New events of one partition; a partition the group has no cursor for yet (the topic grew) gets one first. */
+    private Mono<List<Leased>> leaseNewUnordered(String tenant, String topic, String group, int partition, int partitions, int n,
+                                                 PollOptions options) {
+        return statements.leaseNew(tenant, topic, group, partition, n, options.ackDeadline(), options.consumer())
+                .flatMap(fresh -> fresh.cursorFound() ? Mono.just(fresh.leased())
+                        // No cursor: the group was deleted meanwhile (404), or the topic has more partitions than it.
+                        : groupRow(tenant, topic, group)
+                        .then(addPartitions(tenant, topic, group, partitions))
+                        .then(statements.leaseNew(tenant, topic, group, partition, n, options.ackDeadline(), options.consumer()))
+                        .map(LeaseStatements.Fresh::leased));
     }
 
     /**
@@ -224,69 +292,21 @@ public class ConsumerGroups {
                 .map(live -> (int) Math.max(0, Math.min(options.max(), options.maxInFlight() - live)));
     }
 
-    private record Due(int partition, long seq, int attempt, String key, OffsetDateTime expiresAt, String envelope) {
-    }
-
-    /** Due pending rows below maxAttempts: leased again with attempt + 1; those whose event expired or is gone are done. */
-    private Mono<Void> redeliver(String tenant, String topic, String group, boolean ordered, int maxAttempts, int budget,
-                                 PollOptions options, List<Leased> out) {
-        return db.sql("""
-                        WITH l AS (
-                          SELECT partition, seq, attempt, partition_key, visible_at FROM group_pending
-                          WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                            AND visible_at <= now() AND attempt < :maxAttempts
-                          ORDER BY visible_at LIMIT :n
-                          FOR UPDATE SKIP LOCKED)
-                        SELECT l.partition, l.seq, l.attempt, l.partition_key, e.expires_at, e.envelope
-                        FROM l LEFT JOIN events e ON e.tenant_id = :tenant AND e.topic = :topic AND e.partition = l.partition AND e.seq = l.seq
-                        ORDER BY l.visible_at, l.partition, l.seq""")
-                .bind("tenant", tenant).bind("topic", topic).bind("group", group)
-                .bind("maxAttempts", maxAttempts).bind("n", budget)
-                .map((Readable r) -> new Due(r.get("partition", Integer.class), r.get("seq", Long.class), r.get("attempt", Integer.class),
-                        r.get("partition_key", String.class), r.get("expires_at", OffsetDateTime.class), r.get("envelope", String.class)))
-                .all()
-                .collectList()
-                .flatMap(due -> {
-                    if (due.isEmpty()) {
-                        return Mono.empty();
-                    }
-                    Instant now = Instant.now();
-                    List<Due> deliver = new ArrayList<>();
-                    List<Due> gone = new ArrayList<>();
-                    for (Due d : due) {
-                        boolean expired = d.expiresAt() != null && !d.expiresAt().toInstant().isAfter(now);
-                        (d.envelope() == null || expired ? gone : deliver).add(d);
-                    }
-                    // The rows are locked by this transaction (SKIP LOCKED passed over those an ack or
-                    // nack holds), so both statements change exactly them.
-                    Mono<Void> done = gone.isEmpty() ? Mono.empty()
-                            : deletePending(tenant, topic, group, ordered, gone.stream().map(Due::partition).toList(),
-                            gone.stream().map(Due::seq).toList());
-                    if (deliver.isEmpty()) {
-                        return done;
-                    }
-                    Integer[] parts = deliver.stream().map(Due::partition).toArray(Integer[]::new);
-                    Long[] seqs = deliver.stream().map(Due::seq).toArray(Long[]::new);
-                    DatabaseClient.GenericExecuteSpec lease = db.sql("""
-                                    UPDATE group_pending SET attempt = attempt + 1, consumer = :consumer::text,
-                                           lease_until = now() + :deadlineMs * interval '1 millisecond',
-                                           visible_at = now() + :deadlineMs * interval '1 millisecond'
-                                    WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                                      AND (partition, seq) IN (SELECT * FROM unnest(:parts::int[], :seqs::bigint[]))""")
-                            .bind("tenant", tenant).bind("topic", topic).bind("group", group)
-                            .bind("deadlineMs", options.ackDeadline().toMillis())
-                            .bind("parts", parts).bind("seqs", seqs);
-                    lease = options.consumer() == null ? lease.bindNull("consumer", String.class) : lease.bind("consumer", options.consumer());
-                    return done.then(lease.fetch().rowsUpdated()).doOnNext(n -> {
-                        int redelivered = 0;
-                        for (Due d : deliver) {
-                            out.add(new Leased(d.partition(), d.seq(), d.attempt() + 1, d.envelope()));
-                            if (d.attempt() >= 1) {
-                                redelivered++;
-                            }
-                        }
-                        metrics.redelivered(tenant, redelivered);
-                    }).then();
+    /**
+     * Due pending rows below maxAttempts (expired leases, passed delays, unblocked events of an
+     * ordered group) leased again with attempt + 1, into {@code out}; those whose event expired or
+     * was removed by retention are done (an ordered group's next event of their key unblocked).
+     * Answers whether exhausted events wait in the due front for the dead-letter sweep.
+     */
+    private Mono<Boolean> redeliver(String tenant, String topic, String group, boolean ordered, int maxAttempts, int budget,
+                                    PollOptions options, List<Leased> out) {
+        return statements.redeliver(tenant, topic, group, maxAttempts, budget, options.ackDeadline(), options.consumer(), DUE_FRONT)
+                .flatMap(r -> {
+                    out.addAll(r.leased());
+                    metrics.redelivered(tenant, (int) r.leased().stream().filter(l -> l.attempt() > 1).count());
+                    Mono<Void> gone = r.goneSeqs().isEmpty() ? Mono.empty()
+                            : deletePending(tenant, topic, group, ordered, r.goneParts(), r.goneSeqs());
+                    return gone.thenReturn(r.exhaustedDue());
                 });
     }
 
@@ -388,17 +408,14 @@ public class ConsumerGroups {
 
     /**
      * The WHERE of an ack or a nack: the given seqs of the partition that were delivered (attempt
-     * 1 or more), locked in seq order so concurrent acks, nacks and polls never deadlock. Binds
+     * 1 or more). The seqs are a condition of the primary key's index, which visits (and locks) them
+     * in seq order, so concurrent acks and nacks never deadlock; polls skip rows they hold. Binds
      * {@code tenant}, {@code topic}, {@code group}, {@code partition}, {@code seqs}.
      */
     private static final String DELIVERED_ROWS_LOCKED = """
 
             WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group AND partition = :partition
-              AND seq IN (SELECT seq FROM group_pending
-                          WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group
-                            AND partition = :partition AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
-                          ORDER BY seq FOR UPDATE)
-              AND attempt >= 1
+              AND seq = ANY(:seqs::bigint[]) AND attempt >= 1
             """;
 
     /**
@@ -406,13 +423,22 @@ public class ConsumerGroups {
      * acked, never delivered, beyond the cursor, or of another group — is ignored and reported so.
      * An ack after the lease expired still counts: the event was processed (at-least-once).
      *
-     * <p>An ack of a group without order takes no turn at the cursor: it locks only its own rows (in
-     * seq order, so two acks never deadlock), and polls pass over rows it holds (SKIP LOCKED), so
-     * acks and polls commit side by side. An ordered group's ack takes the turn, because it may
-     * unblock the next event of a key that a concurrent poll would otherwise record as waiting.
+     * <p>An ack of a group without order takes no turn at the cursor: it is one statement that
+     * deletes its own rows (locked in seq order, so two acks never deadlock), and polls pass over
+     * rows it holds (SKIP LOCKED), so acks and polls commit side by side. An ordered group's ack
+     * takes the turn, because it may unblock the next event of a key that a concurrent poll would
+     * otherwise record as waiting.
      */
     public Mono<AckResult> ack(String tenant, String topic, String group, int partition, List<Long> seqs) {
-        return resolvePartition(tenant, topic, group, partition).flatMap(resolved -> groupRow(tenant, topic, group)
+        return resolvePartition(tenant, topic, group, partition)
+                .then(statements.ack(tenant, topic, group, partition, seqs))
+                .flatMap(acked -> !acked.groupFound() ? Mono.error(noGroup(group))
+                        : acked.ordered() ? ackOrdered(tenant, topic, group, partition, seqs)
+                        : Mono.just(split(seqs, acked.acked())).map(s -> new AckResult(s.get(0), s.get(1))));
+    }
+
+    private Mono<AckResult> ackOrdered(String tenant, String topic, String group, int partition, List<Long> seqs) {
+        return groupRow(tenant, topic, group)
                 .flatMap(info -> tx.transactional(turn(tenant, topic, group, partition, info.orderedByKey())
                         .then(db.sql("DELETE FROM group_pending" + DELIVERED_ROWS_LOCKED + "RETURNING seq, partition_key")
                                 .bind("tenant", tenant).bind("topic", topic).bind("group", group).bind("partition", partition)
@@ -421,7 +447,7 @@ public class ConsumerGroups {
                                 .all()
                                 .collectList())
                         .flatMap(deleted -> unblock(tenant, topic, group, info.orderedByKey(), deleted)
-                                .thenReturn(split(seqs, deleted.stream().map(KeyedSeq::seq).toList()))))))
+                                .thenReturn(split(seqs, deleted.stream().map(KeyedSeq::seq).toList())))))
                 .map(s -> new AckResult(s.get(0), s.get(1)));
     }
 
@@ -576,13 +602,21 @@ public class ConsumerGroups {
                 .collectList());
     }
 
-    /** Deletes the group, its cursors and whatever it had pending; unknown → 404. */
+    /**
+     * Deletes the group, its cursors and whatever it had pending; unknown → 404. The cursors go
+     * first (with the group, by cascade): that waits for a poll holding one, so the pending rows
+     * deleted next include whatever that poll leased.
+     */
     public Mono<Void> delete(String tenant, String topic, String group) {
-        return resolve(tenant, topic, group).then(db.sql("""
+        return resolve(tenant, topic, group).then(tx.transactional(db.sql("""
                         DELETE FROM consumer_groups WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group""")
                 .bind("tenant", tenant).bind("topic", topic).bind("group", group)
                 .fetch().rowsUpdated()
-                .flatMap(n -> n == 0 ? Mono.error(noGroup(group)) : Mono.<Void>empty()));
+                .flatMap(n -> n == 0 ? Mono.error(noGroup(group)) : db.sql("""
+                                DELETE FROM group_pending WHERE tenant_id = :tenant AND topic = :topic AND group_name = :group""")
+                        .bind("tenant", tenant).bind("topic", topic).bind("group", group)
+                        .fetch().rowsUpdated()
+                        .then())));
     }
 
     // ------------------------------------------------------------------------------------ dead letters

@@ -5,6 +5,7 @@ import tools.jackson.core.JsonGenerator;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -91,6 +92,13 @@ record EnvelopeTemplate(byte[] head, byte[] tail) {
     /** Bytes of the envelope with {@code seq}. */
     int length(long seq) {
         return head.length + digits(seq) + tail.length;
+    }
+
+    /** The envelope with {@code seq}, as the log stores it. */
+    String text(long seq) {
+        byte[] out = new byte[length(seq)];
+        write(out, 0, seq);
+        return new String(out, StandardCharsets.UTF_8);
     }
 
     /** The envelope with {@code seq} written into {@code out} at {@code offset}; returns the offset after it. */

@@ -23,7 +23,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * and the topic's settings, server attributes filled in ({@code specversion}; {@code id} (UUIDv7)
  * and {@code source} ({@code /v1/topics/{topic}}) when absent; {@code time} = accept time;
  * {@code tenant}, {@code topic}; {@code expiresat} from {@code ttl} or the topic's default;
- * {@code traceparent} when absent), its partition chosen, and its envelope rendered here, on the
+ * {@code traceparent} when absent: the publish request's trace, else a new one), its partition chosen, and its envelope rendered here, on the
  * request's thread; only {@code seq} is added at commit.
  */
 @Component
@@ -35,7 +35,8 @@ class EventNormalizer {
         this.json = json;
     }
 
-    PendingEvent normalize(Event sent, ResolvedTopic topic, TenantQuotas quotas, Instant acceptedAt, int index) {
+    /** @param requestTrace the publish request's W3C trace context, the default of an event without one (null: a new one) */
+    PendingEvent normalize(Event sent, ResolvedTopic topic, TenantQuotas quotas, Instant acceptedAt, int index, String requestTrace) {
         String where = index < 0 ? "" : "events[" + index + "]: ";
         List<String> violations = EventRules.producerViolations(sent);
         if (!violations.isEmpty()) {
@@ -72,7 +73,7 @@ class EventNormalizer {
             event.ttl((int) ttl.toSeconds());
         }
         if (sent.traceparent() == null) {
-            event.traceparent(newTraceparent());
+            event.traceparent(requestTrace != null ? requestTrace : newTraceparent());
         }
         if (sent.data() != null && sent.dataContentType() == null) {
             event.dataContentType("application/json");

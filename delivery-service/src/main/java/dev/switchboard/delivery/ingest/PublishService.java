@@ -52,9 +52,12 @@ public class PublishService {
         this.meters = meters;
     }
 
-    /** {@code batch}: whether the request was a batch (index prefixes in messages). */
-    public Mono<List<PublishResult>> publish(String tenant, String topic, List<Event> sent, boolean batch) {
-        return publish(tenant, topic, sent, batch, true);
+    /**
+     * @param batch       whether the request was a batch (index prefixes in messages)
+     * @param traceparent the W3C trace context of the request (null: none); events sent without one carry it
+     */
+    public Mono<List<PublishResult>> publish(String tenant, String topic, List<Event> sent, boolean batch, String traceparent) {
+        return publish(tenant, topic, sent, batch, true, traceparent);
     }
 
     /**
@@ -64,10 +67,11 @@ public class PublishService {
      * and no producer is there to slow down.
      */
     public Mono<List<PublishResult>> publishDeadLetter(String tenant, String topic, Event letter) {
-        return publish(tenant, topic, List.of(letter), false, false);
+        return publish(tenant, topic, List.of(letter), false, false, null);
     }
 
-    private Mono<List<PublishResult>> publish(String tenant, String topic, List<Event> sent, boolean batch, boolean lagApplies) {
+    private Mono<List<PublishResult>> publish(String tenant, String topic, List<Event> sent, boolean batch, boolean lagApplies,
+                                              String traceparent) {
         long started = System.nanoTime();
         if (!TopicNames.isValidTenantId(tenant)) {
             return Mono.error(SwitchboardException.invalid("Invalid tenant id."));
@@ -90,7 +94,7 @@ public class PublishService {
                     Instant now = Instant.now();
                     List<PendingEvent> pending = new ArrayList<>(sent.size());
                     for (int i = 0; i < sent.size(); i++) {
-                        pending.add(normalizer.normalize(sent.get(i), t.getT1(), t.getT2(), now, batch ? i : -1));
+                        pending.add(normalizer.normalize(sent.get(i), t.getT1(), t.getT2(), now, batch ? i : -1, traceparent));
                     }
                     // Only a request that is valid as a whole takes tokens.
                     limiter.acquire(tenant, topic, t.getT2(), t.getT1().settings().publishRate(), pending.size());

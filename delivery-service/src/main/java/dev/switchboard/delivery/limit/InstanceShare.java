@@ -60,6 +60,23 @@ class InstanceShare extends PeriodicWork {
                 });
     }
 
+    /**
+     * Stops reporting and leaves the registry's count, so the instances that stay take the whole
+     * rate at their next report instead of after this one's TTL (a rolling restart, a scale-down).
+     * Asynchronous: the context's shutdown waits for it, two seconds at most.
+     */
+    @Override
+    public void stop(Runnable callback) {
+        stop();
+        registry.leaveDeliveryInstance(instance)
+                .timeout(java.time.Duration.ofSeconds(2))
+                .doOnError(e -> log.warn("Could not tell the registry this delivery instance ({}) stops; it counts until its "
+                        + "last report expires: {}", instance, e.toString()))
+                .onErrorResume(e -> Mono.empty())
+                .doFinally(signal -> callback.run())
+                .subscribe();
+    }
+
     @Override
     protected void failed(Throwable error) {
         failures.increment();

@@ -30,17 +30,19 @@ public class HeadNotifier implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(HeadNotifier.class);
 
-    /** A partition's head after a commit. */
-    public record Head(String tenant, String topic, int partition, long head) {
+    /** A partition's head after a commit, heard at {@code heardNanos} ({@link System#nanoTime()}). */
+    public record Head(String tenant, String topic, int partition, long head, long heardNanos) {
     }
 
     private final ConnectionFactory connectionFactory;
+    private final LivePath live;
     private final Sinks.Many<Head> heads = Sinks.many().multicast().directBestEffort();
     private final Counter reconnects;
     private volatile Disposable listening;
 
-    HeadNotifier(ConnectionFactory connectionFactory, MeterRegistry meters) {
+    HeadNotifier(ConnectionFactory connectionFactory, MeterRegistry meters, LivePath live) {
         this.connectionFactory = connectionFactory;
+        this.live = live;
         this.reconnects = Counter.builder("switchboard.delivery.listen.reconnects")
                 .description("LISTEN connections re-established after a failure")
                 .register(meters);
@@ -52,9 +54,9 @@ public class HeadNotifier implements SmartLifecycle {
      */
     public static final String PAYLOAD_SQL = "tenant_id || ' ' || topic || ' ' || partition || ' ' || head";
 
-    static Head parse(String payload) {
+    static Head parse(String payload, long heardNanos) {
         String[] parts = payload.split(" ");
-        return new Head(parts[0], parts[1], Integer.parseInt(parts[2]), Long.parseLong(parts[3]));
+        return new Head(parts[0], parts[1], Integer.parseInt(parts[2]), Long.parseLong(parts[3]), heardNanos);
     }
 
     /** Heads committed from now on, on every instance. Subscribers that lag simply miss values (they re-read the log). */
@@ -66,7 +68,11 @@ public class HeadNotifier implements SmartLifecycle {
         // A (re)connect may have missed notifications: streams re-read on their poll timer anyway.
         return PgListen.payloads(connectionFactory, CHANNEL)
                 .filter(payload -> !payload.equals(PgListen.LISTENING))
-                .map(HeadNotifier::parse);
+                .map(payload -> {
+                    long heard = System.nanoTime();
+                    live.heard(payload, heard);
+                    return parse(payload, heard);
+                });
     }
 
     @Override

@@ -23,6 +23,7 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import dev.switchboard.platform.problem.SwitchboardException;
 
@@ -47,6 +48,8 @@ class GroupController {
     static final long DEFAULT_ACK_DEADLINE_MS = 30_000;
     static final long MAX_WAIT_MS = 30_000;
     static final int MAX_SEQS = 1000;
+    /** Ack requests one poll may carry (one per partition of the last batch, typically). */
+    static final int MAX_ACKS_IN_POLL = 64;
 
     private final ConsumerGroups groups;
 
@@ -62,6 +65,8 @@ class GroupController {
      * @param maxInFlight   live leases this consumer may hold at most
      * @param from          where a new group starts: {@code earliest} (default: the oldest retained event) or {@code latest}
      * @param orderedByKey  a new group keeps order per partitionkey; for an existing group, a different value is 409
+     * @param ack           acks done before the poll, each an ack request's body (a consumer acks its last batch and
+     *                      asks for the next in one round trip)
      */
     record PollRequest(@Min(1) @Max(1000) Integer max,
                        @Min(100) @Max(43_200_000) Long ackDeadlineMs,
@@ -70,11 +75,25 @@ class GroupController {
                        @Min(1) @Max(100_000) Integer maxInFlight,
                        @Pattern(regexp = "earliest|latest") String from,
                        Boolean orderedByKey,
+                       @Size(max = MAX_ACKS_IN_POLL) List<@NotNull @Valid AckRequest> ack,
                        @JsonAnySetter Map<String, Object> unknown) implements KnownFields {
 
         @AssertTrue(message = "maxInFlight needs a consumer")
         public boolean isMaxInFlightWithConsumer() {
             return maxInFlight == null || consumer != null;
+        }
+
+        @AssertTrue(message = "ack holds at most " + MAX_SEQS + " seqs in all")
+        public boolean isAckBounded() {
+            return ack == null || ack.stream().filter(a -> a != null && a.seqs() != null).mapToInt(a -> a.seqs().size()).sum() <= MAX_SEQS;
+        }
+
+        @Override
+        public void requireKnownFields() {
+            KnownFields.super.requireKnownFields();
+            if (ack != null) {
+                ack.forEach(AckRequest::requireKnownFields);
+            }
         }
     }
 
@@ -154,8 +173,13 @@ class GroupController {
                 Duration.ofMillis(body.ackDeadlineMs() == null ? DEFAULT_ACK_DEADLINE_MS : body.ackDeadlineMs()),
                 Duration.ofMillis(body.waitMs() == null ? 0 : body.waitMs()),
                 body.consumer(), body.maxInFlight(), "latest".equals(body.from()), body.orderedByKey());
-        return groups.poll(tenant, topic, group, options)
-                .map(events -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(eventsJson(events)));
+        List<AckRequest> acks = body.ack() == null ? List.of() : body.ack();
+        return Flux.fromIterable(acks)
+                .concatMap(a -> groups.ack(tenant, topic, group, a.partition() == null ? 0 : a.partition(), a.seqs()))
+                .collectList()
+                .flatMap(acked -> groups.poll(tenant, topic, group, options)
+                        .map(events -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+                                .body(eventsJson(events, body.ack() == null ? null : acked))));
     }
 
     @PostMapping("/{group}/ack")
@@ -202,7 +226,8 @@ class GroupController {
     }
 
     /** {@code {"events":[…]}}: each the stored CloudEvent with {@code attempt} (its delivery count) added. */
-    private static String eventsJson(List<ConsumerGroups.Leased> events) {
+    /** {@code {"events":[…]}}, and {@code "acks":[…]} (one answer per ack request, in order) when the poll carried acks. */
+    private static String eventsJson(List<ConsumerGroups.Leased> events, List<ConsumerGroups.AckResult> acks) {
         StringBuilder sb = new StringBuilder(16 + events.size() * 300);
         sb.append("{\"events\":[");
         for (int i = 0; i < events.size(); i++) {
@@ -213,6 +238,15 @@ class GroupController {
             // The envelope is a JSON object written by us ({"specversion":…}): attempt goes first.
             sb.append("{\"attempt\":").append(e.attempt()).append(',').append(e.envelope(), 1, e.envelope().length());
         }
-        return sb.append("]}").toString();
+        sb.append(']');
+        if (acks != null) {
+            sb.append(",\"acks\":[");
+            for (int i = 0; i < acks.size(); i++) {
+                sb.append(i > 0 ? "," : "").append("{\"acked\":").append(acks.get(i).acked()).append(",\"ignored\":")
+                        .append(acks.get(i).ignored()).append('}');
+            }
+            sb.append(']');
+        }
+        return sb.append('}').toString();
     }
 }

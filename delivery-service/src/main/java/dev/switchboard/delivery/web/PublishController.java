@@ -60,6 +60,8 @@ class PublishController {
         this.json = json;
     }
 
+    private static final java.util.regex.Pattern TRACEPARENT = java.util.regex.Pattern.compile("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
+
     @PostMapping("/events")
     Mono<ResponseEntity<byte[]>> publish(@PathVariable String tenant, @PathVariable String topic,
                                          @RequestHeader HttpHeaders headers,
@@ -67,8 +69,9 @@ class PublishController {
         return Mono.defer(() -> {
             byte[] bytes = body == null ? new byte[0] : body;
             MediaType type = headers.getContentType();
+            String trace = traceparent(headers);
             if (headers.containsHeader("ce-specversion") || headers.containsHeader("ce-type")) {
-                return single(tenant, topic, binary(headers, type, bytes));
+                return single(tenant, topic, binary(headers, type, bytes), trace);
             }
             StrictUtf8.require(bytes);
             if (type == null) {
@@ -76,22 +79,33 @@ class PublishController {
                         + "application/cloudevents-batch+json, application/json, or binary mode with ce-* headers.");
             }
             if (BATCH.equalsTypeAndSubtype(type)) {
-                return batch(tenant, topic, read(bytes, BATCH_TYPE, "The body must be a JSON array of CloudEvents"));
+                return batch(tenant, topic, read(bytes, BATCH_TYPE, "The body must be a JSON array of CloudEvents"), trace);
             }
             boolean plainJson = MediaType.APPLICATION_JSON.equalsTypeAndSubtype(type);
             if (CLOUDEVENT.equalsTypeAndSubtype(type) || plainJson) {
                 if (plainJson && firstToken(bytes) == '[') {
-                    return batch(tenant, topic, read(bytes, BATCH_TYPE, "The body must be a JSON array of CloudEvents"));
+                    return batch(tenant, topic, read(bytes, BATCH_TYPE, "The body must be a JSON array of CloudEvents"), trace);
                 }
-                return single(tenant, topic, read(bytes, EVENT_TYPE, "The body must be one CloudEvent (a JSON object)"));
+                return single(tenant, topic, read(bytes, EVENT_TYPE, "The body must be one CloudEvent (a JSON object)"), trace);
             }
             throw SwitchboardException.invalid("Unsupported Content-Type " + type + ": use application/cloudevents+json, "
                     + "application/cloudevents-batch+json, application/json, or binary mode with ce-* headers.");
         });
     }
 
-    private Mono<ResponseEntity<byte[]>> single(String tenant, String topic, Event event) {
-        return publisher.publish(tenant, topic, List.of(event), false).map(results -> {
+    /**
+     * The W3C trace context of this request (the gateway's call, when tracing is on), or null. An
+     * event that arrives without a {@code traceparent} of its own carries this one, so its trace
+     * continues from the publish that stored it to every later read and delivery of it.
+     */
+    private static String traceparent(HttpHeaders headers) {
+        String value = headers.getFirst("traceparent");
+        return value != null && TRACEPARENT.matcher(value).matches() && !value.startsWith("00-00000000000000000000000000000000")
+                ? value : null;
+    }
+
+    private Mono<ResponseEntity<byte[]>> single(String tenant, String topic, Event event, String trace) {
+        return publisher.publish(tenant, topic, List.of(event), false, trace).map(results -> {
             PublishResult r = results.get(0);
             ByteArrayOutputStream out = new ByteArrayOutputStream(96);
             try (JsonGenerator g = json.createGenerator(out)) {
@@ -103,12 +117,12 @@ class PublishController {
         });
     }
 
-    private Mono<ResponseEntity<byte[]>> batch(String tenant, String topic, List<Event> events) {
+    private Mono<ResponseEntity<byte[]>> batch(String tenant, String topic, List<Event> events, String trace) {
         int missing = events.indexOf(null);
         if (missing >= 0) {
             throw SwitchboardException.invalid("events[" + missing + "] is null: every member of a batch is a CloudEvent (a JSON object).");
         }
-        return publisher.publish(tenant, topic, events, true).map(results -> {
+        return publisher.publish(tenant, topic, events, true, trace).map(results -> {
             // One generator for the whole answer: a batch's results were a databind call each.
             ByteArrayOutputStream out = new ByteArrayOutputStream(32 + 96 * results.size());
             try (JsonGenerator g = json.createGenerator(out)) {
