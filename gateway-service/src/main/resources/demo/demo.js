@@ -29,6 +29,7 @@ function buttons() {
   $("subscribe").disabled = !open || subscription !== null;
   $("unsubscribe").disabled = !open || subscription === null;
   $("publish").disabled = !open;
+  $("ask").disabled = !open;
 }
 
 async function devToken() {
@@ -52,6 +53,59 @@ async function devToken() {
 function problem(text) {
   $("problem").textContent = text;
 }
+
+// The question being answered, kept across a reload: {tenant, user, trigger, question, cause}.
+const ASK_KEY = "switchboard.demo.ask";
+let answering = null;
+
+function showAnswer(ask) {
+  if (answering) {
+    answering.close();
+  }
+  $("question").value = ask.question;
+  $("pipeline").value = ask.trigger;
+  $("answer-state").textContent = "streaming";
+  const answer = answering = client.answer("demo.answers", { cause: ask.cause, after: 0 });
+  (async () => {
+    for await (const text of answer) {
+      if (answer === answering) {
+        $("answer").textContent = text;
+      }
+    }
+    if (answer !== answering || answer.answer === undefined) {
+      return; // replaced by another question, or closed: not an answer yet
+    }
+    $("answer-state").textContent = "complete";
+    $("answer").dataset.complete = "true";
+    sessionStorage.removeItem(ASK_KEY);
+    log(`answer complete (run ${answer.run})`);
+  })().catch((e) => {
+    if (answer !== answering) {
+      return;
+    }
+    $("answer-state").textContent = `failed: ${e.code}`;
+    sessionStorage.removeItem(ASK_KEY);
+    log(`answer failed: ${e.code} ${e.message}`, "error");
+  });
+}
+
+$("ask").onclick = async () => {
+  const ask = { tenant: $("tenant").value, user: $("user").value, trigger: $("pipeline").value,
+    // randomUUID needs a secure context (https, localhost, 127.0.0.1); a page opened over plain http elsewhere lacks it.
+    question: $("question").value, cause: crypto.randomUUID ? crypto.randomUUID() : `q-${Date.now()}-${Math.random().toString(16).slice(2)}` };
+  sessionStorage.setItem(ASK_KEY, JSON.stringify(ask));
+  $("answer").textContent = "";
+  delete $("answer").dataset.complete;
+  try {
+    // The event's id is the run's cause: the answer's events carry it as their causationid.
+    const reply = await client.publish(ask.trigger, { id: ask.cause, type: "demo.question", data: { text: ask.question } });
+    log(`asked on ${ask.trigger}: seq ${reply.seq}`);
+    showAnswer(ask);
+  } catch (e) {
+    sessionStorage.removeItem(ASK_KEY);
+    log(`asking failed: ${e.code} ${e.message}`, "error");
+  }
+};
 
 $("connect").onclick = () => {
   const pasted = $("token").value.trim();
@@ -128,3 +182,14 @@ $("publish").onclick = async () => {
 };
 
 buttons();
+
+// A question that was being answered when the page was reloaded: connect as before and show its answer again.
+const pending = sessionStorage.getItem(ASK_KEY);
+if (pending) {
+  const ask = JSON.parse(pending);
+  $("tenant").value = ask.tenant;
+  $("user").value = ask.user;
+  $("connect").click();
+  log("resuming the answer to your question");
+  showAnswer(ask);
+}

@@ -155,6 +155,13 @@ export class SwitchboardClient extends EventTarget {
                          options?: SubscribeOptions): Subscription;
   /** Waits while disconnected; rejects with the server's error code, or `timeout` / `overloaded` / `closed`. */
   publish<T = unknown>(topic: string, event: OutgoingEvent<T>, options?: { timeoutMs?: number }): Promise<Published>;
+  /**
+   * Follows one workflow run's answer on its output topic: subscribes from `options.after` (default 0)
+   * and unsubscribes when the run ends or the answer is closed. Several answers on one topic share one
+   * subscription (a later one gets the run's events already received, up to the last 10,000 ai.* events);
+   * the topic must not be subscribed by subscribe() on this client.
+   */
+  answer(topic: string, options: AnswerOptions): AnswerStream;
   close(): void;
   addEventListener<K extends keyof ClientEventMap>(type: K, listener: (event: ClientEventMap[K]) => void,
                                                    options?: boolean | AddEventListenerOptions): void;
@@ -162,6 +169,41 @@ export class SwitchboardClient extends EventTarget {
   removeEventListener<K extends keyof ClientEventMap>(type: K, listener: (event: ClientEventMap[K]) => void,
                                                       options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+export interface AnswerOptions {
+  /** The run's id (the events' correlationid). This or `cause` is required. */
+  run?: string;
+  /** The id of the event that triggered the run (the events' causationid), e.g. the question you published. */
+  cause?: string;
+  /** Only this step's tokens (default: every model step's, in the order their first token came). */
+  step?: string;
+  /** With client.answer(): where to read the topic from (default 0: everything retained). */
+  after?: Position;
+}
+
+/**
+ * One run's answer assembled from its ai.* events: the latest attempt of each model step, retracted
+ * attempts dropped, each event counted once. Iterate it for the text so far each time it changes.
+ */
+export class AnswerStream implements AsyncIterable<string> {
+  constructor(options: AnswerOptions);
+  /** The run's id (learnt from its first event when it was named by `cause`). */
+  readonly run: string | undefined;
+  /** The answer so far; once completed, the run's answer when it is text. */
+  readonly text: string;
+  readonly ended: boolean;
+  /** ai.completed's answer, once there. */
+  readonly answer: unknown;
+  readonly error: SwitchboardError | undefined;
+  /** Resolves with ai.completed's answer; rejects on ai.failed (code step_failed, cancelled, unwatched, …). */
+  readonly done: Promise<unknown>;
+  /** Takes one event of the output topic; returns whether it belonged to this run. */
+  accept(event: SwitchboardEvent): boolean;
+  fail(error: SwitchboardError): void;
+  /** Stops following (unsubscribes when made by client.answer()). */
+  close(): void;
+  [Symbol.asyncIterator](): AsyncIterator<string>;
 }
 
 /** Opens a client; it connects at once and keeps reconnecting until close() (or a refused token). */

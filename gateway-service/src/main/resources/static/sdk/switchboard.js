@@ -4,6 +4,9 @@
 //   const client = connect({ token: async () => (await fetch("/my/token")).text() });
 //   const sub = client.subscribe("chat.room-1", (event) => console.log(event.seq, event.data));
 //   const { seq } = await client.publish("chat.room-1", { type: "chat.message", data: { text: "hi" } });
+//   const answer = client.answer("chat.room-1", { cause: questionId, after: 0 }); // a workflow run's answer
+//   for await (const text of answer) render(text);   // the answer so far, each time it changes
+//   const final = await answer.done;                 // ai.completed's answer (rejects on ai.failed)
 //
 // What it does for you (the WebSocket contract is in docs/protocol.md):
 // - reconnects with capped, jittered exponential backoff; honours the server's `reconnect` frames
@@ -261,6 +264,70 @@ export class SwitchboardClient extends EventTarget {
         this._flushPublishes();
       }
     });
+  }
+
+  /**
+   * Follows one workflow run's answer on its output topic (see AnswerStream): subscribes to the topic
+   * from `options.after` (default 0: everything retained, so a page reloaded mid-answer rebuilds it
+   * whole) and unsubscribes when the run has ended or `answer.close()` is called. The run is named by
+   * `options.run` (its id) or `options.cause` (the id of the event that triggered it). Several answers
+   * on one topic share one subscription: one that joins later gets the run's events the subscription
+   * already received (up to the last 10,000 `ai.*` events), so it misses nothing either. The topic
+   * must not be subscribed on this client otherwise; feed an AnswerStream from your own handler then.
+   */
+  answer(topic, options = {}) {
+    const stream = new AnswerStream(options);
+    const after = options.after ?? 0;
+    this._answers = this._answers || new Map();
+    let shared = this._answers.get(topic);
+    if (shared && (shared.trimmed || typeof after !== "number" || typeof shared.after !== "number" || after < shared.after)) {
+      throw new SwitchboardError("conflict", `Answers on '${topic}' already follow it from ${JSON.stringify(shared.after)}, `
+        + `and what came before ${JSON.stringify(after)} is no longer kept: close them first.`);
+    }
+    if (!shared) {
+      shared = { after, streams: new Set(), events: [], trimmed: false, sub: null };
+      const done = () => {
+        if (shared.streams.size === 0 && this._answers.get(topic) === shared) {
+          this._answers.delete(topic);
+          shared.sub.unsubscribe();
+        }
+      };
+      shared.done = done;
+      shared.sub = this.subscribe(topic, (event) => {
+        if (!String(event.type).startsWith("ai.")) {
+          return;
+        }
+        shared.events.push(event);
+        if (shared.events.length > AnswerStream.KEPT) {
+          shared.events.shift();
+          shared.trimmed = true;
+        }
+        for (const s of [...shared.streams]) {
+          s.accept(event);
+          if (s.ended) {
+            shared.streams.delete(s);
+          }
+        }
+        done();
+      }, { after, onError: (error) => {
+        this._answers.delete(topic);
+        [...shared.streams].forEach((s) => s.fail(error));
+      } });
+      this._answers.set(topic, shared);
+    } else {
+      // Joining: the events of this run the subscription has already received.
+      for (const event of shared.events) {
+        stream.accept(event);
+      }
+    }
+    if (!stream.ended) {
+      shared.streams.add(stream);
+    }
+    stream._onClose = () => {
+      shared.streams.delete(stream);
+      shared.done();
+    };
+    return stream;
   }
 
   /** Closes the connection for good; waiting publishes are rejected with code `closed`. */
@@ -864,5 +931,169 @@ export class SwitchboardClient extends EventTarget {
 
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/**
+ * Assembles one workflow run's answer from the events on its output topic (docs/protocol.md, "Runs"):
+ * `ai.token` events of each model step's latest attempt, in index order; an attempt named by
+ * `ai.retracted` is dropped, with any of its tokens that arrive later; `ai.completed` gives the final
+ * answer, `ai.failed` the error. Events of other runs are ignored, and an event seen twice counts once.
+ *
+ * `text` is the answer so far: while it streams, the tokens of each model step (the steps in the order
+ * their first token came, joined by a blank line — or only `options.step`'s); once completed, the
+ * run's answer when it is text. Iterating the stream (`for await`) yields `text` each time it changes
+ * and ends when the run completes (it throws the error when the run fails). `done` resolves with the
+ * answer of `ai.completed` and rejects with a SwitchboardError (code `step_failed`, `cancelled`,
+ * `unwatched`, …) on `ai.failed`.
+ */
+export class AnswerStream {
+  /** How many `ai.*` events client.answer() keeps per topic for answers that join later. */
+  static KEPT = 10000;
+
+  constructor(options = {}) {
+    if (!options.run && !options.cause) {
+      throw new TypeError("An answer needs options.run (the run's id) or options.cause (its trigger event's id)");
+    }
+    this.options = options;
+    this.run = options.run;
+    this.ended = false;
+    this.answer = undefined;
+    this.error = undefined;
+    this._ids = new Set();
+    this._steps = new Map(); // step -> { attempt, tokens: Map(index -> text) }
+    this._order = [];
+    this._retracted = new Set();
+    this._version = 0;
+    this._wake = [];
+    this._onClose = undefined;
+    this.done = new Promise((resolve, reject) => {
+      this._resolve = resolve;
+      this._reject = reject;
+    });
+    // Awaiting `done` is optional: a failure is also thrown to the iterator.
+    this.done.catch(() => {});
+  }
+
+  /** Takes one event of the topic; returns whether it belonged to this run. */
+  accept(event) {
+    if (this.ended || !event || typeof event !== "object") {
+      return false;
+    }
+    const data = event.data && typeof event.data === "object" ? event.data : {};
+    const mine = this.run ? event.correlationid === this.run || data.run === this.run : event.causationid === this.options.cause;
+    if (!mine || !String(event.type).startsWith("ai.") || this._ids.has(event.id)) {
+      return false;
+    }
+    this._ids.add(event.id);
+    this.run = this.run || data.run || event.correlationid;
+    switch (event.type) {
+      case "ai.token": {
+        const key = `${data.step}/${data.attempt}`;
+        if (this._retracted.has(key) || (this.options.step && data.step !== this.options.step)) {
+          break;
+        }
+        let step = this._steps.get(data.step);
+        if (!step || data.attempt > step.attempt) {
+          step = { attempt: data.attempt, tokens: new Map() };
+          this._steps.set(data.step, step);
+        }
+        if (data.attempt === step.attempt) {
+          step.tokens.set(data.index, String(data.text ?? ""));
+          if (!this._order.includes(data.step)) {
+            this._order.push(data.step);
+          }
+        }
+        break;
+      }
+      case "ai.retracted": {
+        this._retracted.add(`${data.step}/${data.attempt}`);
+        const step = this._steps.get(data.step);
+        if (step && step.attempt === data.attempt) {
+          this._steps.delete(data.step);
+        }
+        break;
+      }
+      case "ai.completed":
+        this.answer = data.answer;
+        this._end();
+        this._resolve(data.answer);
+        break;
+      case "ai.failed":
+        this.fail(new SwitchboardError(data.error || "failed", data.detail || `The run failed (${data.error}).`, { run: this.run }));
+        return true;
+      default:
+        return true;
+    }
+    this._changed();
+    return true;
+  }
+
+  /** The answer so far (see the class comment). */
+  get text() {
+    if (this.ended && !this.error && typeof this.answer === "string" && !this.options.step) {
+      return this.answer;
+    }
+    return this._order
+      .filter((step) => this._steps.has(step))
+      .map((step) => [...this._steps.get(step).tokens.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]).join(""))
+      .join("\n\n");
+  }
+
+  /** Ends the stream with an error (the run failed, or its subscription was refused). */
+  fail(error) {
+    if (this.ended) {
+      return;
+    }
+    this.error = error;
+    this._end();
+    this._reject(error);
+    this._changed();
+  }
+
+  /** Stops following the run (unsubscribes); iteration ends, `done` stays pending. */
+  close() {
+    if (!this.ended) {
+      this._end();
+      this._changed();
+    }
+  }
+
+  _end() {
+    this.ended = true;
+    if (this._onClose) {
+      this._onClose();
+      this._onClose = undefined;
+    }
+  }
+
+  _changed() {
+    this._version++;
+    const waiting = this._wake;
+    this._wake = [];
+    waiting.forEach((wake) => wake());
+  }
+
+  async *[Symbol.asyncIterator]() {
+    let seen = 0;
+    let last;
+    while (true) {
+      if (this._version === seen) {
+        if (this.ended) {
+          break;
+        }
+        await new Promise((wake) => this._wake.push(wake));
+        continue;
+      }
+      seen = this._version;
+      const text = this.text;
+      if (text !== last) {
+        last = text;
+        yield text;
+      }
+    }
+    if (this.error) {
+      throw this.error;
+    }
   }
 }

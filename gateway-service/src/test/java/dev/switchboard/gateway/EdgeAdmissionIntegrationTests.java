@@ -314,9 +314,11 @@ class EdgeAdmissionIntegrationTests {
             assertThat(eventSeqs(frames)).containsExactlyElementsOf(TestPlatform.seqsAfter(0, quietStatuses.size()));
         }
         assertThat(floodOther.get()).as("flood requests neither 201 nor 429").isZero();
-        assertThat(floodRefused.get()).isGreaterThan(floodAccepted.get());
-        // Its quota through and no more: 50/s for the run plus a burst of 50, within 10 %.
+        // Its quota through and no more: 50/s for the run plus a burst of 50, within 10 %. How far past
+        // it the flood got depends on the machine (32 requests out at a time): it must have gone past.
         long allowed = (long) quota * duration.toSeconds() + quota;
+        assertThat(floodAccepted.get() + floodRefused.get()).as("flood requests answered").isGreaterThan((int) (allowed * 1.2));
+        assertThat(floodRefused.get()).as("refused, of %s accepted", floodAccepted.get()).isGreaterThan(0);
         assertThat(floodAccepted.get()).as("accepted of %s refused (%s at the edge, %s by delivery)", floodRefused.get(),
                         edgeRefused(1, "edgeflood", "quota", "http"), deliveryThrottled("edgeflood"))
                 .isBetween((int) (allowed * 0.5), (int) (allowed * 1.1));

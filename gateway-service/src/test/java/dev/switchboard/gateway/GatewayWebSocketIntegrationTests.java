@@ -9,6 +9,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
 
 import java.nio.charset.StandardCharsets;
@@ -218,6 +219,57 @@ class GatewayWebSocketIntegrationTests {
             long unsub = a.send(Map.of("op", "unsubscribe", "topic", "chat.round"));
             assertThat(a.nextOp("unsubscribed").path("id").asLong()).isEqualTo(unsub);
         }
+    }
+
+    /** Every stage of the live path has its timer, in the service that runs it (see LiveStages). */
+    @Test
+    void everyStageOfTheLivePathIsTimed() throws InterruptedException {
+        List<String> gatewayStages = List.of("gateway.frame", "gateway.publish", "gateway.upstream", "gateway.write");
+        // The gateway's one stream of the topic takes what this delivery instance commits straight from
+        // the commit (delivery.handoff); delivery.read is the fallback, when it had to read the log.
+        List<String> deliveryStages = List.of("delivery.queue", "delivery.commit", "delivery.notify", "delivery.handoff");
+        Map<String, Double> before = stageCounts(platform.gatewayUrl(0), gatewayStages);
+        before.putAll(stageCounts(platform.deliveryUrl(), deliveryStages));
+        try (WsClient a = connected(0, List.of("chat.*"))) {
+            a.subscribe("chat.timed", null);
+            List<JsonNode> frames = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                a.send(Map.of("op", "publish", "topic", "chat.timed", "event", Map.of("id", "timed-" + i, "type", "chat.message")));
+                frames.addAll(a.until(f -> f.path("op").asString().equals("published"), WsClient.WAIT));
+            }
+            // An event may overtake the reply to its publish.
+            if (frames.stream().noneMatch(f -> f.path("event").path("id").asString().equals("timed-2"))) {
+                frames.addAll(a.until(f -> f.path("event").path("id").asString().equals("timed-2"), WsClient.WAIT));
+            }
+            assertThat(frames).filteredOn(f -> f.path("op").asString().equals("event"))
+                    .extracting(f -> f.path("event").path("id").asString()).containsExactly("timed-0", "timed-1", "timed-2");
+        }
+        Map<String, Double> after = Map.of();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            after = stageCounts(platform.gatewayUrl(0), gatewayStages);
+            after.putAll(stageCounts(platform.deliveryUrl(), deliveryStages));
+            Map<String, Double> now = after;
+            if (before.keySet().stream().allMatch(stage -> now.get(stage) > before.get(stage))) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        for (String stage : before.keySet()) {
+            assertThat(after.get(stage)).as("events timed in stage %s", stage).isGreaterThan(before.get(stage));
+        }
+    }
+
+    /** The count of each stage's {@code switchboard.live.stage} timer on a service's Prometheus page (0 when absent). */
+    private static Map<String, Double> stageCounts(String baseUrl, List<String> stages) {
+        String page = WebTestClient.bindToServer().baseUrl(baseUrl).build().get().uri("/actuator/prometheus").exchange()
+                .expectStatus().isOk().expectBody(String.class).returnResult().getResponseBody();
+        Map<String, Double> counts = new java.util.HashMap<>();
+        for (String stage : stages) {
+            counts.put(stage, page.lines().filter(l -> l.startsWith("switchboard_live_stage_seconds_count{") && l.contains("stage=\"" + stage + "\""))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum());
+        }
+        return counts;
     }
 
     @Test
@@ -633,7 +685,7 @@ class GatewayWebSocketIntegrationTests {
             assertThat(seqs).hasSize((int) head);
             rest.post().uri("/v1/topics/lagged.ws/groups/slow/ack").header("Authorization", publisher.bearer())
                     .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"seqs\":" + seqs + "}")
-                    .exchange().expectStatus().isOk();
+                    .exchange().expectStatus().isOk().expectBody().returnResult();
             JsonNode reply;
             long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             do {

@@ -40,10 +40,10 @@ public final class TestPlatform implements AutoCloseable {
     private final List<String> deliveryBaseArgs;
 
     private TestPlatform(int gatewayCount, String... gatewayArgs) {
-        this(gatewayCount, List.of(), gatewayArgs);
+        this(gatewayCount, List.of(), List.of(), gatewayArgs);
     }
 
-    private TestPlatform(int gatewayCount, List<String> deliveryArgs, String... gatewayArgs) {
+    private TestPlatform(int gatewayCount, List<String> deliveryArgs, List<String> workflowArgs, String... gatewayArgs) {
         String secretKey = Base64.getEncoder().encodeToString(random(32));
         String database = "--switchboard.database.url=" + TestDatabase.get().uri().toUriString();
         registry = start(ownResources(RegistryApplication.application()).run(
@@ -57,9 +57,13 @@ public final class TestPlatform implements AutoCloseable {
                 "--switchboard.delivery.service-token=" + SERVICE_TOKEN));
         deliveryBaseArgs.addAll(deliveryArgs);
         delivery = startDelivery();
-        workflow = start(ownResources(WorkflowApplication.application()).run(
-                "--server.port=0", "--server.address=127.0.0.1", database,
-                "--switchboard.workflow.service-token=" + SERVICE_TOKEN));
+        List<String> workflowAll = new ArrayList<>(List.of("--server.port=0", "--server.address=127.0.0.1", database,
+                "--switchboard.workflow.service-token=" + SERVICE_TOKEN,
+                "--switchboard.workflow.delivery-url=" + url(delivery),
+                "--switchboard.workflow.registry-url=" + url(registry),
+                "--switchboard.workflow.runs.poll-interval=50ms"));
+        workflowAll.addAll(workflowArgs);
+        workflow = start(ownResources(WorkflowApplication.application()).run(workflowAll.toArray(String[]::new)));
         gatewayBaseArgs = List.of("--server.port=0", "--server.address=127.0.0.1", registryUrl, clientToken,
                 "--switchboard.gateway.delivery-url=" + url(delivery),
                 "--switchboard.gateway.workflow-url=" + url(workflow),
@@ -73,6 +77,10 @@ public final class TestPlatform implements AutoCloseable {
     public ConfigurableApplicationContext startGateway(String... gatewayArgs) {
         List<String> args = new ArrayList<>(gatewayBaseArgs);
         args.addAll(List.of(gatewayArgs));
+        if (args.stream().noneMatch(a -> a.startsWith("--switchboard.gateway.admission.auth-failure-burst="))) {
+            // Tests of refused credentials send dozens from 127.0.0.1; the per-address limit has a test of its own.
+            args.add("--switchboard.gateway.admission.auth-failure-burst=100000");
+        }
         ConfigurableApplicationContext gateway = start(ownResources(GatewayApplication.application()).run(args.toArray(String[]::new)));
         gateways.add(gateway);
         return gateway;
@@ -85,7 +93,12 @@ public final class TestPlatform implements AutoCloseable {
 
     /** A platform whose delivery instances get {@code deliveryArgs} too. */
     public static TestPlatform start(int gateways, List<String> deliveryArgs, String... gatewayArgs) {
-        return new TestPlatform(gateways, deliveryArgs, gatewayArgs);
+        return new TestPlatform(gateways, deliveryArgs, List.of(), gatewayArgs);
+    }
+
+    /** A platform whose delivery instances get {@code deliveryArgs} and whose workflow-service gets {@code workflowArgs} too. */
+    public static TestPlatform start(int gateways, List<String> deliveryArgs, List<String> workflowArgs, String... gatewayArgs) {
+        return new TestPlatform(gateways, deliveryArgs, workflowArgs, gatewayArgs);
     }
 
     public static TestPlatform start(int gateways, String... gatewayArgs) {

@@ -58,6 +58,10 @@ final class WsClient implements AutoCloseable {
     private long nextId = 100;
 
     private WsClient(String url, String origin, boolean handlePing, int receiveBuffer) {
+        this(url, origin, handlePing, receiveBuffer, null);
+    }
+
+    private WsClient(String url, String origin, boolean handlePing, int receiveBuffer, String localAddress) {
         HttpClient http = HttpClient.create(ConnectionProvider.newConnection())
                 .headers(h -> {
                     if (origin != null) {
@@ -66,6 +70,9 @@ final class WsClient implements AutoCloseable {
                 });
         if (receiveBuffer > 0) {
             http = http.option(ChannelOption.SO_RCVBUF, receiveBuffer);
+        }
+        if (localAddress != null) {
+            http = http.bindAddress(() -> new java.net.InetSocketAddress(localAddress, 0));
         }
         connection = http
                 .websocket(WebsocketClientSpec.builder().maxFramePayloadLength(8 * 1024 * 1024).handlePing(handlePing).build())
@@ -94,6 +101,11 @@ final class WsClient implements AutoCloseable {
 
     static WsClient open(String gatewayUrl) {
         return new WsClient(gatewayUrl, null, false, 0);
+    }
+
+    /** A client connecting from {@code localAddress} (another loopback address, 127.0.0.2 and so on). */
+    static WsClient from(String gatewayUrl, String localAddress) {
+        return new WsClient(gatewayUrl, null, false, 0, localAddress);
     }
 
     static WsClient open(String gatewayUrl, String origin) {

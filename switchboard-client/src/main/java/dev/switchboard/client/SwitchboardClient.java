@@ -151,10 +151,10 @@ public final class SwitchboardClient implements AutoCloseable {
     // --- the group calls the consumer makes ---
 
     /** One poll: no retry here (the consumer's loop backs off and polls again); its timeout covers {@code waitMs}. */
-    Mono<List<Event>> poll(String topic, String group, Map<String, Object> body, Duration wait) {
+    Mono<Polled> poll(String topic, String group, Map<String, Object> body, Duration wait) {
         return http.exchange(HttpMethod.POST, groupPath(topic, group) + "/poll", JSON, json.writeValueAsString(body),
                         requestTimeout.plus(wait))
-                .map(text -> json.readValue(text, Polled.class).events());
+                .map(text -> json.readValue(text, Polled.class));
     }
 
     /** Acks go by seq and count however late they come, so they are retried like a publish. */
@@ -218,10 +218,16 @@ public final class SwitchboardClient implements AutoCloseable {
         }
     }
 
-    record Polled(List<Event> events) {
+    /** A poll's answer: its events, and one answer per ack body the poll carried (none if it carried none). */
+    record Polled(List<Event> events, List<AckAnswer> acks) {
         Polled {
             events = events == null ? List.of() : new ArrayList<>(events);
+            acks = acks == null ? List.of() : List.copyOf(acks);
         }
+    }
+
+    /** What an ack did: the seqs acked, and those ignored (not pending for the group: already acked, or never delivered). */
+    record AckAnswer(List<Long> acked, List<Long> ignored) {
     }
 
     /** Settings of a {@link SwitchboardClient}; only the base URL is required. */

@@ -28,7 +28,9 @@ import java.util.function.Function;
  * partition — and nack every event whose handler failed (an error, a thrown exception, a null
  * Mono), each with {@code delayMs} = {@code nackDelay × 2^(attempt-1)} (capped at
  * {@code maxNackDelay}) and {@code reason} = the exception's message cut to 512 characters; then the
- * next round. An event's {@code attempt} (1 on first delivery) is in its extensions: {@link #attempt(Event)}.
+ * next round. The acks ride on the next poll ({@code "ack"} in its body: one round trip a batch), so
+ * they are done before that poll leases anything; on a stop they are sent on their own. An event's
+ * {@code attempt} (1 on first delivery) is in its extensions: {@link #attempt(Event)}.
  *
  * <p>Handlers run on the client's event loop: they must not block (move blocking work to a
  * scheduler with {@code subscribeOn}). A handler should finish within the ack deadline, or the
@@ -50,6 +52,8 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SwitchboardConsumer.class);
     static final int MAX_REASON = 512;
+    /** Ack bodies one poll may carry (the platform's limit). */
+    static final int MAX_ACKS_IN_POLL = 64;
 
     private final SwitchboardClient client;
     private final String topic;
@@ -65,6 +69,12 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong nacked = new AtomicLong();
     private volatile Disposable loop;
+    /**
+     * The last round's acks, per partition, for the next poll to carry; touched only by the loop,
+     * one round after another. Kept when a poll fails, so the next try carries them again (an ack
+     * already done comes back as ignored).
+     */
+    private Map<Integer, List<Long>> toAck = Map.of();
 
     private SwitchboardConsumer(SwitchboardClient client, String topic, String group,
                                 Function<Event, Mono<Void>> handler, ConsumerOptions options) {
@@ -81,6 +91,9 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
         consumer.loop = Mono.defer(consumer::round)
                 .repeat(() -> !consumer.stopping.get())
                 .then()
+                // Whatever ends the loop, the last round's acks are sent (so a stop leaves nothing leased).
+                .onErrorResume(error -> consumer.flushAcks().then(Mono.error(error)))
+                .then(Mono.defer(consumer::flushAcks))
                 .subscribe(null, consumer::failed, consumer::completed);
         return consumer;
     }
@@ -150,9 +163,18 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
     }
 
     private Mono<Void> round() {
-        return client.poll(topic, group, pollBody(), options.pollWait())
-                .doOnNext(events -> pollFailures.set(0))
-                .flatMap(events -> events.isEmpty() ? idle() : handleAll(events))
+        // A poll carries at most MAX_ACKS_IN_POLL ack bodies (one per partition): more go on their own first.
+        Mono<Void> before = toAck.size() > MAX_ACKS_IN_POLL ? flushAcks() : Mono.empty();
+        return before.then(Mono.defer(() -> {
+                    Map<Integer, List<Long>> carried = toAck;
+                    return client.poll(topic, group, pollBody(carried), options.pollWait())
+                            .doOnNext(polled -> {
+                                pollFailures.set(0);
+                                toAck = Map.of();
+                                polled.acks().forEach(answer -> acked.addAndGet(answer.acked().size()));
+                            });
+                }))
+                .flatMap(polled -> polled.events().isEmpty() ? idle() : handleAll(polled.events()))
                 .onErrorResume(Http::isTransient, error -> {
                     int failures = pollFailures.incrementAndGet();
                     Duration pause = options.errorBackoffAfter(failures);
@@ -172,8 +194,13 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
         return Mono.firstWithSignal(Mono.delay(pause).then(), stopSignal.asMono());
     }
 
-    private Map<String, Object> pollBody() {
+    private Map<String, Object> pollBody(Map<Integer, List<Long>> acks) {
         Map<String, Object> body = new LinkedHashMap<>();
+        if (!acks.isEmpty()) {
+            List<Map<String, Object>> ack = new ArrayList<>();
+            acks.forEach((partition, seqs) -> ack.add(Map.of("partition", partition, "seqs", seqs)));
+            body.put("ack", ack);
+        }
         body.put("max", options.maxBatch());
         body.put("ackDeadlineMs", options.ackDeadline().toMillis());
         body.put("waitMs", options.pollWait().toMillis());
@@ -241,16 +268,7 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
                 failed.add(outcome);
             }
         }
-        Mono<Void> acks = Flux.fromIterable(done.entrySet())
-                .concatMap(entry -> client.ack(topic, group, entry.getKey(), entry.getValue())
-                        .doOnNext(answer -> acked.addAndGet(answer.path("acked").size()))
-                        .then()
-                        .onErrorResume(error -> {
-                            log.warn("ack of {} events of group {} on {} failed; they will be redelivered: {}",
-                                    entry.getValue().size(), group, topic, error.toString());
-                            return Mono.empty();
-                        }))
-                .then();
+        toAck = done;
         Mono<Void> nacks = Flux.fromIterable(failed)
                 .concatMap(outcome -> {
                     Event event = outcome.event();
@@ -268,7 +286,23 @@ public final class SwitchboardConsumer implements Disposable, AutoCloseable {
                             });
                 })
                 .then();
-        return acks.then(nacks);
+        return nacks;
+    }
+
+    /** Sends the acks no poll carried, each partition's on its own; one that still fails is left to its ack deadline. */
+    private Mono<Void> flushAcks() {
+        Map<Integer, List<Long>> pending = toAck;
+        toAck = Map.of();
+        return Flux.fromIterable(pending.entrySet())
+                .concatMap(entry -> client.ack(topic, group, entry.getKey(), entry.getValue())
+                        .doOnNext(answer -> acked.addAndGet(answer.path("acked").size()))
+                        .then()
+                        .onErrorResume(error -> {
+                            log.warn("ack of {} events of group {} on {} failed; they will be redelivered: {}",
+                                    entry.getValue().size(), group, topic, error.toString());
+                            return Mono.empty();
+                        }))
+                .then();
     }
 
     private static int partition(Event event) {

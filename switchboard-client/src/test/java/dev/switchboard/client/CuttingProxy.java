@@ -26,6 +26,8 @@ final class CuttingProxy implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger toRefuse = new AtomicInteger();
     private final AtomicInteger refused = new AtomicInteger();
+    /** Every byte sent upstream (requests are small in these tests), to count requests by their path. */
+    private final StringBuffer sent = new StringBuffer();
 
     CuttingProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -57,6 +59,11 @@ final class CuttingProxy implements AutoCloseable {
     /** Responses cut so far. */
     int cut() {
         return cut.get();
+    }
+
+    /** Requests sent upstream so far whose path ends with {@code suffix} (for example {@code /ack}). */
+    int requests(String suffix) {
+        return sent.toString().split(java.util.regex.Pattern.quote(suffix + " HTTP/1.1"), -1).length - 1;
     }
 
     /** Connections accepted so far. */
@@ -137,6 +144,9 @@ final class CuttingProxy implements AutoCloseable {
                         cut.incrementAndGet();
                         reset(from, to);
                         return;
+                    }
+                    if (!responses) {
+                        sent.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
                     }
                     out.write(buffer, 0, n);
                     out.flush();

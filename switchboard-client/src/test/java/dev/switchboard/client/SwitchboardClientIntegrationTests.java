@@ -233,6 +233,33 @@ class SwitchboardClientIntegrationTests {
     }
 
     @Test
+    void eachPollCarriesTheAcksOfTheBatchBeforeIt() throws Exception {
+        List<Event> events = new ArrayList<>();
+        for (int i = 1; i <= 30; i++) {
+            events.add(event("job", Integer.toString(i)));
+        }
+        StepVerifier.create(client.publishBatch("jobs.carried", events)).expectNextCount(1).expectComplete()
+                .verify(Duration.ofSeconds(30));
+        try (CuttingProxy proxy = new CuttingProxy(platform.gatewayPort());
+             SwitchboardClient viaProxy = SwitchboardClient.builder(proxy.url()).apiKey(key).build()) {
+            SwitchboardConsumer consumer = viaProxy.consume("jobs.carried", "workers", event -> Mono.empty(),
+                    ConsumerOptions.defaults().withMaxBatch(10).withPollWait(Duration.ofSeconds(1)));
+            await().atMost(Duration.ofSeconds(30)).until(() -> consumer.ackedCount() == 30);
+            StepVerifier.create(consumer.stop()).expectComplete().verify(Duration.ofSeconds(30));
+
+            // Three batches, each acked by the poll after it: no ack request of its own.
+            assertThat(proxy.requests("/ack")).isZero();
+            assertThat(proxy.requests("/poll")).isGreaterThanOrEqualTo(4);
+        }
+        StepVerifier.create(client.groupStatus("jobs.carried", "workers"))
+                .assertNext(status -> {
+                    assertThat(status.committed()).isEqualTo(30);
+                    assertThat(status.inFlight()).isZero();
+                })
+                .expectComplete().verify(Duration.ofSeconds(30));
+    }
+
+    @Test
     void aFailingHandlerIsNackedWithBackoffAndTheEventComesBackAsAttempt2() {
         StepVerifier.create(client.publish("jobs.flaky", event("job", "1"))).expectNextCount(1).expectComplete()
                 .verify(Duration.ofSeconds(30));

@@ -98,7 +98,7 @@ final class TestPlatform implements AutoCloseable {
     void createTenant(String id, int publishPerSecond, int burst) {
         admin().post().uri("/admin/v1/tenants").contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(Map.of("id", id, "name", id, "quotas", Map.of("publishPerSecond", publishPerSecond, "burst", burst)))
-                .exchange().expectStatus().isCreated();
+                .exchange().expectStatus().isCreated().expectBody().returnResult();
     }
 
     /** Creates an API key with the given scopes; returns the key. */
@@ -116,7 +116,7 @@ final class TestPlatform implements AutoCloseable {
         body.putIfAbsent("publishRate", Map.of("perSecond", 100_000, "burst", 100_000));
         admin().put().uri("/admin/v1/tenants/{t}/topics/{n}", tenant, nameOrPattern).contentType(MediaType.APPLICATION_JSON)
                 .bodyValue(body)
-                .exchange().expectStatus().is2xxSuccessful();
+                .exchange().expectStatus().is2xxSuccessful().expectBody().returnResult();
     }
 
     /** Every retained event of a topic (up to 1000), read over the gateway's REST history. */

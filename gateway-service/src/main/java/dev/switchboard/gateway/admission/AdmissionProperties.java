@@ -17,20 +17,30 @@ import java.time.Duration;
  *                            gateway works on at once (long polls included, SSE streams and sockets not); one more is
  *                            {@code 429 rate_limited} with {@code Retry-After: busyRetryAfter}. Default 256
  * @param busyRetryAfter      the {@code Retry-After} of a refusal for too many concurrent requests. Default 1 s
+ * @param authFailureBurst    how many refused credentials (REST bearer tokens, WebSocket {@code connect} tokens) one
+ *                            client address may send before its requests are refused unchecked: {@code 429
+ *                            rate_limited} with {@code Retry-After}, until the allowance comes back. Default 20
+ * @param authFailuresPerMinute how fast that allowance comes back. Default 20 (one every 3 s)
  */
 @Validated
 @ConfigurationProperties("switchboard.gateway.admission")
 public record AdmissionProperties(
         Boolean enabled,
         @Min(1) int maxInflightRequests,
-        @NotNull Duration busyRetryAfter) {
+        @NotNull Duration busyRetryAfter,
+        @Min(1) int authFailureBurst,
+        @Min(1) int authFailuresPerMinute) {
 
     public static final int DEFAULT_MAX_INFLIGHT_REQUESTS = 256;
     public static final Duration DEFAULT_BUSY_RETRY_AFTER = Duration.ofSeconds(1);
+    public static final int DEFAULT_AUTH_FAILURE_BURST = 20;
+    public static final int DEFAULT_AUTH_FAILURES_PER_MINUTE = 20;
 
     public AdmissionProperties {
         enabled = enabled == null || enabled;
         maxInflightRequests = maxInflightRequests == 0 ? DEFAULT_MAX_INFLIGHT_REQUESTS : maxInflightRequests;
         busyRetryAfter = busyRetryAfter == null ? DEFAULT_BUSY_RETRY_AFTER : busyRetryAfter;
+        authFailureBurst = authFailureBurst == 0 ? DEFAULT_AUTH_FAILURE_BURST : authFailureBurst;
+        authFailuresPerMinute = authFailuresPerMinute == 0 ? DEFAULT_AUTH_FAILURES_PER_MINUTE : authFailuresPerMinute;
     }
 }

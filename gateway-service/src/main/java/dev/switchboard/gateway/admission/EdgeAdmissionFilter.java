@@ -25,7 +25,7 @@ public class EdgeAdmissionFilter implements WebFilter {
     private static final PathPattern PUBLISH = PathPatternParser.defaultInstance.parse("/v1/topics/{topic}/events");
     private static final PathPattern STREAM = PathPatternParser.defaultInstance.parse("/v1/topics/{topic}/stream");
     private static final PathPattern WEBSOCKET = PathPatternParser.defaultInstance.parse("/v1/ws");
-    private static final PathPattern PUBLIC_API = PathPatternParser.defaultInstance.parse("/v1/**");
+    static final PathPattern PUBLIC_API = PathPatternParser.defaultInstance.parse("/v1/**");
 
     private final EdgeAdmission admission;
 

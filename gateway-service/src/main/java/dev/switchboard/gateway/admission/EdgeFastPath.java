@@ -39,9 +39,9 @@ import java.util.regex.Pattern;
  * connection is still being answered, so pipelined responses keep their order; its body is read
  * and dropped, and the connection stays open unless the request asked to close it.
  */
-final class EdgeFastPath extends ChannelDuplexHandler {
+public final class EdgeFastPath extends ChannelDuplexHandler {
 
-    static final String NAME = "switchboard.edgeFastPath";
+    public static final String NAME = "switchboard.edgeFastPath";
     private static final Pattern PUBLISH = Pattern.compile("/v1/topics/[^/?#]+/events");
 
     private final EdgeAdmission admission;

@@ -23,6 +23,16 @@ public sealed interface Caller {
     /** May manage the tenant's pipelines ({@code /v1/pipelines}): an API key with scope {@code admin}, never a browser. */
     boolean mayAdminister();
 
+    /** May start and cancel runs ({@code POST /v1/pipelines/{name}/runs}, {@code POST /v1/runs/{run}/cancel}): an API key with scope publish or admin. */
+    default boolean mayStartRuns() {
+        return false;
+    }
+
+    /** May read runs ({@code GET /v1/runs/{run}}): an API key with scope subscribe, publish or admin. */
+    default boolean mayReadRuns() {
+        return false;
+    }
+
     /** A tenant's backend, by API key: its scopes hold for every topic of the tenant. */
     record ApiKey(KeyPrincipal key) implements Caller {
         @Override
@@ -43,6 +53,16 @@ public sealed interface Caller {
         @Override
         public boolean mayAdminister() {
             return key.has(Scope.ADMIN);
+        }
+
+        @Override
+        public boolean mayStartRuns() {
+            return key.has(Scope.PUBLISH) || key.has(Scope.ADMIN);
+        }
+
+        @Override
+        public boolean mayReadRuns() {
+            return mayStartRuns() || key.has(Scope.SUBSCRIBE);
         }
     }
 

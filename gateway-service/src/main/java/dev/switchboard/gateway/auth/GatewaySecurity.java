@@ -1,6 +1,8 @@
 package dev.switchboard.gateway.auth;
 
 import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.gateway.admission.AuthFailureFilter;
+import dev.switchboard.gateway.admission.AuthFailureLimiter;
 import dev.switchboard.gateway.admission.EdgeAdmission;
 import dev.switchboard.gateway.admission.EdgeAdmissionFilter;
 import dev.switchboard.platform.problem.ProblemMapper;
@@ -44,12 +46,20 @@ class GatewaySecurity {
 
     @Bean
     SecurityWebFilterChain gatewayFilterChain(ServerHttpSecurity http, RegistryClient registry, ClientTokens tokens,
-                                              ProblemWebExceptionHandler problems, EdgeAdmission admission) {
+                                              ProblemWebExceptionHandler problems, EdgeAdmission admission,
+                                              AuthFailureLimiter authFailures) {
         AuthenticationWebFilter bearer = new AuthenticationWebFilter(authenticationManager(registry, tokens));
         bearer.setServerAuthenticationConverter(GatewaySecurity::bearerToken);
         bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
-        bearer.setAuthenticationFailureHandler((webExchange, e) -> unauthenticated(problems, webExchange.getExchange(), e));
+        bearer.setAuthenticationFailureHandler((webExchange, e) -> {
+            if (!(e instanceof AuthenticationServiceException)) {
+                authFailures.failed(webExchange.getExchange().getRequest().getRemoteAddress());
+            }
+            return unauthenticated(problems, webExchange.getExchange(), e);
+        });
         return StatelessSecurity.base(http, problems, MISSING, "This credential may not do this.")
+                // An address that had too many credentials refused is turned away before its credential is looked at.
+                .addFilterBefore(new AuthFailureFilter(authFailures), SecurityWebFiltersOrder.AUTHENTICATION)
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
                 // A tenant's excess is refused here, before its body is read or anything is looked up or forwarded.
                 .addFilterAfter(new EdgeAdmissionFilter(admission), SecurityWebFiltersOrder.AUTHORIZATION)

@@ -1,8 +1,12 @@
 package dev.switchboard.gateway.fanout;
 
+import dev.switchboard.contracts.registry.ConnectionReport;
+import java.util.List;
+import java.util.ArrayList;
 import dev.switchboard.gateway.config.WebSocketProperties;
 import dev.switchboard.gateway.rest.DeliveryClient;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.stereotype.Component;
 import reactor.core.scheduler.Scheduler;
@@ -11,6 +15,7 @@ import reactor.core.scheduler.Schedulers;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import java.util.stream.Collectors;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -37,11 +42,22 @@ public class Fanout implements DisposableBean {
     private final DeliveryClient delivery;
     private final WebSocketProperties properties;
     private final Scheduler timers = Schedulers.parallel();
+    private final LongConsumer liveWrites;
 
     Fanout(DeliveryClient delivery, WebSocketProperties properties, MeterRegistry meters) {
         this.delivery = delivery;
         this.properties = properties;
         meters.gauge("switchboard.gateway.ws.upstreams", upstreams, Map::size);
+        Timer written = delivery.stages().stage(STAGE_WRITE);
+        this.liveWrites = since -> written.record(System.nanoTime() - since, TimeUnit.NANOSECONDS);
+    }
+
+    /** Live-path stage: an event's line arrived from delivery until it is written to a socket (each socket). */
+    public static final String STAGE_WRITE = "gateway.write";
+
+    /** For each socket's {@link Outbound}: times the socket stage of each live event it writes. */
+    public LongConsumer liveWrites() {
+        return liveWrites;
     }
 
     /** A subscription of one socket to one topic; cancel it to leave. */
@@ -70,6 +86,21 @@ public class Fanout implements DisposableBean {
     /** The topics of the tenant with an open upstream on this instance (diagnostics, tests). */
     public Set<String> upstreams(String tenant) {
         return upstreams.keySet().stream().filter(k -> k.tenant().equals(tenant)).map(Key::topic).collect(Collectors.toSet());
+    }
+
+    /**
+     * Per tenant, the topics local sockets subscribe to, for the registry (runs with
+     * cancelWhenUnwatched ask it): at most {@code max} a tenant, a tenant with more as {@code ["*"]}.
+     */
+    public Map<String, List<String>> watched(int max) {
+        Map<String, List<String>> watched = new java.util.HashMap<>();
+        upstreams.forEach((key, upstream) -> {
+            if (upstream.subscriberCount() > 0) {
+                watched.computeIfAbsent(key.tenant(), t -> new ArrayList<>()).add(key.topic());
+            }
+        });
+        watched.replaceAll((tenant, topics) -> topics.size() > max ? List.of(ConnectionReport.EVERY_TOPIC) : topics);
+        return watched;
     }
 
     /** How many local subscriptions share the topic's upstream (diagnostics, tests). */

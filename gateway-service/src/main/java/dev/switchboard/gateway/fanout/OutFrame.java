@@ -18,24 +18,31 @@ import java.nio.charset.StandardCharsets;
  * ({@link Outbound#offer}), handed on to the channel when the frame is written, released when the
  * frame is dropped.
  *
- * @param wire  the complete WebSocket frame; null for a ping. Never modified once built
- * @param bytes the payload's size, what the queue's byte bound counts
+ * @param wire        the complete WebSocket frame; null for a ping. Never modified once built
+ * @param bytes       the payload's size, what the queue's byte bound counts
+ * @param liveSince   for a live event, when its line arrived from delivery ({@link System#nanoTime()}),
+ *                    so writing it can time the socket stage of the live path; 0 for everything else
  */
-public record OutFrame(ByteBuf wire, int bytes, String topic, int partition, long seq) {
+public record OutFrame(ByteBuf wire, int bytes, String topic, int partition, long seq, long liveSince) {
 
     /** A WebSocket ping (a control frame, not JSON). */
-    public static final OutFrame PING = new OutFrame(null, 0, null, -1, -1);
+    public static final OutFrame PING = new OutFrame(null, 0, null, -1, -1, 0);
 
     /** A frame for one socket, on the heap. */
     public static OutFrame text(String text) {
         ByteBuf wire = WebSocketWire.text(text);
-        return new OutFrame(wire, WebSocketWire.payloadLength(wire), null, -1, -1);
+        return new OutFrame(wire, WebSocketWire.payloadLength(wire), null, -1, -1, 0);
     }
 
     /** An event's frame, in a pooled direct buffer: shared by every socket that gets the event. */
     public static OutFrame event(String text, String topic, int partition, long seq) {
+        return live(text, topic, partition, seq, 0);
+    }
+
+    /** A live event's frame (see {@code liveSince}). */
+    public static OutFrame live(String text, String topic, int partition, long seq, long liveSince) {
         ByteBuf wire = WebSocketWire.sharedText(text);
-        return new OutFrame(wire, WebSocketWire.payloadLength(wire), topic, partition, seq);
+        return new OutFrame(wire, WebSocketWire.payloadLength(wire), topic, partition, seq, liveSince);
     }
 
     public OutFrame retain() {

@@ -6,6 +6,8 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.VoidChannelPromise;
 
 import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +15,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -39,8 +42,14 @@ public final class Outbound {
     private final int maxFrames;
     private final long maxBytes;
     private final IntConsumer onWritten;
+    private final LongConsumer onLiveWritten;
     private final ArrayDeque<OutFrame> queue = new ArrayDeque<>(8);
-    private final Map<String, Map<Integer, Long>> positions = new HashMap<>(4);
+    /**
+     * Per subscribed topic, the seq last written in each partition (index = partition; -1: none
+     * known): an array, since it is updated for every event written, and a map would box a seq for
+     * every socket and event.
+     */
+    private final Map<String, long[]> positions = new HashMap<>(4);
     private final List<Runnable> spaceWaiters = new CopyOnWriteArrayList<>();
     // Guarded by this.
     private long bytes;
@@ -63,9 +72,18 @@ public final class Outbound {
 
     /** @param onWritten called with the number of frames each drain wrote (a metric) */
     public Outbound(int maxFrames, long maxBytes, IntConsumer onWritten) {
+        this(maxFrames, maxBytes, onWritten, since -> { });
+    }
+
+    /**
+     * @param onLiveWritten called with {@link OutFrame#liveSince()} of each live event as it is
+     *                      written (the drain flushes right after): the socket stage of the live path
+     */
+    public Outbound(int maxFrames, long maxBytes, IntConsumer onWritten, LongConsumer onLiveWritten) {
         this.maxFrames = maxFrames;
         this.maxBytes = maxBytes;
         this.onWritten = onWritten;
+        this.onLiveWritten = onLiveWritten;
     }
 
     public int maxFrames() {
@@ -148,7 +166,10 @@ public final class Outbound {
 
     /** A subscription starts at {@code start}: its resume point until an event of it is written. */
     public synchronized void startPositions(String topic, Map<Integer, Long> start) {
-        positions.put(topic, new TreeMap<>(start));
+        long[] seqs = new long[start.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1];
+        Arrays.fill(seqs, -1);
+        start.forEach((partition, seq) -> seqs[partition] = seq);
+        positions.put(topic, seqs);
     }
 
     public synchronized void removePositions(String topic) {
@@ -171,7 +192,15 @@ public final class Outbound {
                 clear();
             }
             Map<String, Map<Integer, Long>> resume = new TreeMap<>();
-            positions.forEach((topic, p) -> resume.put(topic, Map.copyOf(p)));
+            positions.forEach((topic, seqs) -> {
+                Map<Integer, Long> p = new TreeMap<>();
+                for (int partition = 0; partition < seqs.length; partition++) {
+                    if (seqs[partition] >= 0) {
+                        p.put(partition, seqs[partition]);
+                    }
+                }
+                resume.put(topic, Collections.unmodifiableMap(p));
+            });
             OutFrame frame = last.apply(resume);
             if (frame != null) {
                 queue.add(frame);
@@ -271,14 +300,24 @@ public final class Outbound {
                 }
                 bytes -= frame.bytes();
                 if (frame.isEvent()) {
-                    Map<Integer, Long> p = positions.get(frame.topic());
-                    if (p != null) {
-                        p.put(frame.partition(), frame.seq());
+                    long[] seqs = positions.get(frame.topic());
+                    if (seqs != null) {
+                        if (frame.partition() >= seqs.length) {
+                            // A partition the start did not name (the topic grew): make room.
+                            int known = seqs.length;
+                            seqs = Arrays.copyOf(seqs, frame.partition() + 1);
+                            Arrays.fill(seqs, known, seqs.length, -1);
+                            positions.put(frame.topic(), seqs);
+                        }
+                        seqs[frame.partition()] = frame.seq();
                     }
                 }
             }
             // The duplicate carries the queue's reference: the channel releases it once written.
             ch.write(frame.isPing() ? WebSocketWire.ping() : frame.wire().duplicate(), quiet);
+            if (frame.liveSince() != 0) {
+                onLiveWritten.accept(frame.liveSince());
+            }
             written++;
         }
         if (close) {

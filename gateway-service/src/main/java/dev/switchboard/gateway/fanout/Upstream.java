@@ -12,6 +12,8 @@ import reactor.core.publisher.Flux;
 import reactor.util.retry.Retry;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +38,9 @@ final class Upstream {
 
     private static final Logger log = LoggerFactory.getLogger(Upstream.class);
     private static final int RETRIES = 5;
+    /** Live-path stage: the event accepted by delivery-service until its line arrives here. */
+    static final String STAGE_UPSTREAM = "gateway.upstream";
+    private static final String TIME_FIELD = "\"time\":\"";
 
     private final Fanout.Key key;
     private final Fanout owner;
@@ -116,7 +121,12 @@ final class Upstream {
 
     private void onLine(StreamLine line) {
         if (line instanceof StreamLine.EventLine e) {
-            OutFrame frame = OutFrame.event(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq());
+            long arrived = System.nanoTime();
+            Instant accepted = acceptedAt(e.envelope());
+            if (accepted != null) {
+                owner.delivery().stages().sinceWallClock(STAGE_UPSTREAM, accepted);
+            }
+            OutFrame frame = OutFrame.live(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq(), arrived);
             try {
                 synchronized (this) {
                     Long last = positions == null ? null : positions.get(e.partition());
@@ -202,6 +212,25 @@ final class Upstream {
         }
         if (d != null) {
             d.dispose();
+        }
+    }
+
+    /**
+     * The envelope's {@code time}, which delivery-service sets to the moment it accepted the event.
+     * The first {@code "time":"} is the envelope's own: every field before it is a JSON string, in
+     * which a quote is always escaped, and {@code data} comes after it.
+     */
+    static Instant acceptedAt(String envelope) {
+        int at = envelope.indexOf(TIME_FIELD);
+        if (at < 0) {
+            return null;
+        }
+        int from = at + TIME_FIELD.length();
+        int to = envelope.indexOf('"', from);
+        try {
+            return to < 0 ? null : Instant.parse(envelope.substring(from, to));
+        } catch (DateTimeParseException ex) {
+            return null;
         }
     }
 

@@ -4,7 +4,9 @@ import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.errors.Headers;
 import dev.switchboard.contracts.stream.StreamLine;
 import dev.switchboard.gateway.config.GatewayProperties;
+import dev.switchboard.platform.metrics.LiveStages;
 import dev.switchboard.platform.problem.SwitchboardException;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -39,21 +41,41 @@ public class DeliveryClient {
     private static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
     /** A stream line carries one event (its data at most 1 MiB) and its envelope: far below this. */
     private static final int MAX_LINE_BYTES = 8 * 1024 * 1024;
+    /** Live-path stage: a publish forwarded to delivery-service until its answer (committed) is back. */
+    public static final String STAGE_PUBLISH = "gateway.publish";
 
     private final WebClient web;
     private final GatewayProperties properties;
     private final JsonMapper json;
+    private final LiveStages stages;
 
     DeliveryClient(WebClient.Builder builder, GatewayProperties properties, JsonMapper json,
-                   ObjectProvider<ReactorResourceFactory> resources) {
+                   ObjectProvider<ReactorResourceFactory> resources, MeterRegistry meters) {
         this.web = UpstreamHttp.client(builder, "delivery", 500, properties.deliveryUrl(), properties.serviceToken(),
                 properties.connectTimeout(), resources.getIfAvailable());
         this.properties = properties;
         this.json = json;
+        this.stages = new LiveStages(meters);
+    }
+
+    /** The gateway's stages of the live path: publish round trip, upstream arrival, socket writes. */
+    public LiveStages stages() {
+        return stages;
     }
 
     /** Forwards a publish: the body, its content type and the CloudEvents/trace headers. Not retried: producers retry with their ids. */
     public Mono<ResponseEntity<byte[]>> publish(String tenant, String topic, HttpHeaders inbound, byte[] body) {
+        return Mono.defer(() -> {
+            long start = System.nanoTime();
+            return forward(tenant, topic, inbound, body).doOnNext(answer -> {
+                if (answer.getStatusCode().is2xxSuccessful()) {
+                    stages.since(STAGE_PUBLISH, start);
+                }
+            });
+        });
+    }
+
+    private Mono<ResponseEntity<byte[]>> forward(String tenant, String topic, HttpHeaders inbound, byte[] body) {
         return web.post().uri("/internal/v1/tenants/{tenant}/topics/{topic}/events", tenant, topic)
                 .headers(out -> inbound.forEach((name, values) -> {
                     String lower = name.toLowerCase(Locale.ROOT);

@@ -28,6 +28,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import tools.jackson.databind.JsonNode;
 
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -62,9 +63,12 @@ final class Session implements SubscriptionListener {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Session.class);
     /** The end of a refused connect's message: what a socket takes. */
     private static final String ACCEPTED = "Accepted: " + ClientTokens.ACCEPTS + ".";
+    /** Live-path stage: a {@code publish} frame read until it is forwarded to delivery-service (decode, checks, admission). */
+    static final String STAGE_FRAME = "gateway.frame";
 
     private final String id = UUID.randomUUID().toString();
     private final SessionContext context;
+    private final InetSocketAddress remote;
     private final Outbound outbound;
     private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final Sinks.One<Boolean> authenticated = Sinks.one();
@@ -106,10 +110,12 @@ final class Session implements SubscriptionListener {
         }
     }
 
-    Session(SessionContext context) {
+    /** @param remote the client's address (null when unknown): refused connect tokens count against it */
+    Session(SessionContext context, InetSocketAddress remote) {
         this.context = context;
+        this.remote = remote;
         this.outbound = new Outbound(context.properties().queueFrames(), context.properties().queueBytes(),
-                context.sessions().framesOut::increment);
+                context.sessions().framesOut::increment, context.fanout().liveWrites());
     }
 
     String id() {
@@ -146,6 +152,7 @@ final class Session implements SubscriptionListener {
 
     /** A frame as Reactor Netty read it (continuations aggregated); valid only during this call. */
     Mono<Void> onMessage(WebSocketFrame message) {
+        long read = System.nanoTime();
         context.sessions().framesIn.increment();
         if (closing.get()) {
             return Mono.empty();
@@ -192,7 +199,7 @@ final class Session implements SubscriptionListener {
         // reserved and released synchronously at that moment, so subscribe/unsubscribe keep the frames' order.
         Mono<Void> work = frame instanceof ClientFrame.Subscribe s ? subscribe(s)
                 : frame instanceof ClientFrame.Unsubscribe u ? unsubscribe(u)
-                : frame instanceof ClientFrame.Publish p ? Mono.defer(() -> publish(p))
+                : frame instanceof ClientFrame.Publish p ? Mono.defer(() -> publish(p, read))
                 : Mono.fromRunnable(() -> send(new ServerFrame.Pong(frame.id())));
         return authenticated.asMono().flatMap(ok -> ok ? work : Mono.empty());
     }
@@ -228,6 +235,7 @@ final class Session implements SubscriptionListener {
                 .onErrorResume(SwitchboardException.class, e -> {
                     authenticated.tryEmitValue(false);
                     if (e.code() == ErrorCode.UNAUTHENTICATED) {
+                        context.authFailures().failed(remote);
                         return unauthenticated(frame.id(), detail(e) + " " + ACCEPTED);
                     }
                     close(new ServerFrame.Error(frame.id(), ErrorCode.UNAVAILABLE, "Credentials cannot be checked right now; retry shortly.", null),
@@ -361,7 +369,8 @@ final class Session implements SubscriptionListener {
         });
     }
 
-    private Mono<Void> publish(ClientFrame.Publish frame) {
+    /** @param read when the frame was read, for the {@value #STAGE_FRAME} stage */
+    private Mono<Void> publish(ClientFrame.Publish frame, long read) {
         String topic = frame.topic();
         if (!TopicNames.isValidTopicName(topic)) {
             return error(frame.id(), ErrorCode.INVALID_REQUEST, "Invalid topic name '" + abbreviate(topic) + "'.");
@@ -373,6 +382,7 @@ final class Session implements SubscriptionListener {
         headers.set(HttpHeaders.CONTENT_TYPE, Headers.CLOUDEVENTS_JSON);
         byte[] event = frame.event().utf8();
         return context.admission().admit(caller.tenant(), EdgeAdmission.Transport.WEBSOCKET, true)
+                .doOnNext(admitted -> context.delivery().stages().since(STAGE_FRAME, read))
                 .flatMap(admitted -> context.delivery().publish(caller.tenant(), topic, headers, event)
                         .doFinally(signal -> admitted.release()))
                 .doOnNext(response -> published(frame, response))

@@ -1,5 +1,6 @@
 package dev.switchboard.gateway.session;
 
+import dev.switchboard.gateway.admission.AuthFailureLimiter;
 import dev.switchboard.gateway.admission.EdgeAdmission;
 import dev.switchboard.gateway.auth.ClientTokens;
 import dev.switchboard.gateway.config.WebSocketProperties;
@@ -12,5 +13,5 @@ import tools.jackson.databind.json.JsonMapper;
 /** What every session works with: the gateway's shared collaborators. */
 record SessionContext(WebSocketProperties properties, FrameCodec codec, ClientTokens tokens, RegistryClient registry,
                       DeliveryClient delivery, Fanout fanout, Sessions sessions, JsonMapper json,
-                      EdgeAdmission admission) {
+                      EdgeAdmission admission, AuthFailureLimiter authFailures) {
 }

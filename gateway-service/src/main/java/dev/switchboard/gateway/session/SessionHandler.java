@@ -1,12 +1,15 @@
 package dev.switchboard.gateway.session;
 
 import dev.switchboard.gateway.auth.ClientTokens;
+import dev.switchboard.gateway.admission.AuthFailureLimiter;
 import dev.switchboard.gateway.admission.EdgeAdmission;
+import dev.switchboard.gateway.admission.EdgeFastPath;
 import dev.switchboard.gateway.config.WebSocketProperties;
 import dev.switchboard.gateway.fanout.Fanout;
 import dev.switchboard.gateway.fanout.Outbound;
 import dev.switchboard.gateway.protocol.FrameCodec;
 import dev.switchboard.gateway.rest.DeliveryClient;
+import dev.switchboard.platform.http.ServerPipeline;
 import dev.switchboard.registryclient.RegistryClient;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -18,6 +21,10 @@ import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.http.websocket.WebsocketInbound;
 import reactor.netty.http.websocket.WebsocketOutbound;
 import tools.jackson.databind.json.JsonMapper;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * {@code /v1/ws}: one {@link Session} per connection, run as two parts raced against each other,
@@ -44,11 +51,15 @@ class SessionHandler implements WebSocketHandler {
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SessionHandler.class);
 
+    /** The platform's HTTP-only handlers and the gateway's own. */
+    private static final List<String> HTTP_ONLY = Stream.concat(ServerPipeline.HTTP_ONLY.stream(), Stream.of(EdgeFastPath.NAME)).toList();
+
     private final SessionContext context;
 
     SessionHandler(WebSocketProperties properties, FrameCodec codec, ClientTokens tokens, RegistryClient registry,
-                   DeliveryClient delivery, Fanout fanout, Sessions sessions, JsonMapper json, EdgeAdmission admission) {
-        this.context = new SessionContext(properties, codec, tokens, registry, delivery, fanout, sessions, json, admission);
+                   DeliveryClient delivery, Fanout fanout, Sessions sessions, JsonMapper json, EdgeAdmission admission,
+                   AuthFailureLimiter authFailures) {
+        this.context = new SessionContext(properties, codec, tokens, registry, delivery, fanout, sessions, json, admission, authFailures);
     }
 
     @Override
@@ -60,7 +71,9 @@ class SessionHandler implements WebSocketHandler {
     Mono<Void> handle(WebsocketInbound in, WebsocketOutbound out) {
         Channel channel = channel(in);
         forgetHandshakeHeaders(in, out);
-        Session session = new Session(context);
+        // The HTTP phase is over: its handlers would only be one more hop for every frame read and written.
+        ServerPipeline.removeIfPresent(channel, HTTP_ONLY);
+        Session session = new Session(context, channel.remoteAddress() instanceof InetSocketAddress remote ? remote : null);
         WebSocketProperties properties = context.properties();
         // The close frame is written as the queue's last frame without closing the TCP connection (see CloseHandshake).
         session.outbound().attach(channel, () -> new CloseWebSocketFrame(session.closeStatus().getCode(), session.closeStatus().getReason()));

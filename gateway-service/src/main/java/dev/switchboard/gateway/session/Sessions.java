@@ -1,5 +1,7 @@
 package dev.switchboard.gateway.session;
 
+import dev.switchboard.contracts.registry.ConnectionReport;
+import dev.switchboard.gateway.fanout.Fanout;
 import dev.switchboard.gateway.config.WebSocketProperties;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -61,6 +63,7 @@ class Sessions implements SmartLifecycle {
     final Counter framesIn;
     final Counter framesOut;
     private final RegistryClient registry;
+    private final Fanout fanout;
     private volatile boolean running;
     private volatile boolean draining;
     private volatile Disposable changes;
@@ -74,7 +77,8 @@ class Sessions implements SmartLifecycle {
     private volatile Map<String, Integer> others = Map.of();
     private volatile long othersAt;
 
-    Sessions(WebSocketProperties properties, MeterRegistry meters, RegistryClient registry) {
+    Sessions(WebSocketProperties properties, MeterRegistry meters, RegistryClient registry, Fanout fanout) {
+        this.fanout = fanout;
         this.properties = properties;
         this.meters = meters;
         this.registry = registry;
@@ -124,7 +128,7 @@ class Sessions implements SmartLifecycle {
         return ttl.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : ttl;
     }
 
-    /** Tells the registry this instance's sockets per tenant; learns the other gateways'. */
+    /** Tells the registry this instance's sockets per tenant and the topics they watch; learns the other gateways' counts. */
     private Mono<Void> report() {
         Map<String, Integer> counts = new java.util.HashMap<>();
         perTenant.forEach((tenant, n) -> {
@@ -132,7 +136,7 @@ class Sessions implements SmartLifecycle {
                 counts.put(tenant, n.get());
             }
         });
-        return registry.reportConnections(gatewayId, counts, reportTtl())
+        return registry.reportConnections(gatewayId, counts, fanout.watched(ConnectionReport.MAX_WATCHED_PER_TENANT), reportTtl())
                 .doOnNext(m -> {
                     others = m;
                     othersAt = System.nanoTime();

@@ -113,6 +113,128 @@ class BrowserSdkIntegrationTests {
     }
 
     @Test
+    void theAskPanelStreamsAnAnswerAndAReloadMidAnswerShowsItWholeAndOnce() {
+        TestPlatform.Key admin = platform.createKey(TENANT, "admin");
+        // The page's demo-ask pipeline, with a long answer (echo: 20 ms a token) so the reload lands mid-answer.
+        String words = "durable answers resume after a reload ".repeat(30).strip();
+        platform.gatewayClient(0).put().uri("/v1/pipelines/demo-ask").header("Authorization", admin.bearer())
+                .contentType(org.springframework.http.MediaType.parseMediaType("application/yaml")).bodyValue("""
+                        trigger: {topic: demo.ask, types: [demo.question]}
+                        output: demo.answers
+                        steps:
+                          - {id: ask, type: prompt, template: "You asked: {{data.text}}"}
+                          - {id: draft, type: model, input: ask, provider: echo, model: echo-1}
+                        """).exchange().expectStatus().isCreated().expectBody().returnResult();
+        awaitTriggerGroup("demo.ask", "wf-demo-ask");
+        WebDriver page = chromium.driver();
+        page.get(platform.gatewayUrl(0) + "/?tenant=" + TENANT + "&user=asker");
+        page.findElement(By.id("connect")).click();
+        await("connected", d -> "connected".equals(d.findElement(By.id("state")).getAttribute("data-state")));
+        setField("question", words);
+        page.findElement(By.id("ask")).click();
+        String expected = "You asked: " + words;
+        await("the answer to start", d -> d.findElement(By.id("answer")).getText().length() > 20);
+        String before = page.findElement(By.id("answer")).getText();
+        assertThat(page.findElement(By.id("answer")).getAttribute("data-complete")).as("still streaming when reloaded").isNull();
+        assertThat(expected).startsWith(before.strip());
+
+        page.navigate().refresh();
+        await("the whole answer after the reload", d -> "true".equals(d.findElement(By.id("answer")).getAttribute("data-complete")));
+        assertThat(page.findElement(By.id("answer")).getText().strip()).as("log:\n%s\nconsole:\n%s", log(), chromium.console())
+                .isEqualTo(expected);
+        assertThat(log()).contains("resuming the answer to your question", "answer complete (run ");
+        assertThat(page.findElement(By.id("answer-state")).getText()).isEqualTo("complete");
+        // Nothing pending after the answer: another reload starts nothing.
+        assertThat(js().executeScript("return sessionStorage.getItem('switchboard.demo.ask');")).isNull();
+    }
+
+    @Test
+    void theSdkAssemblesAnAnswerFromTokensDroppingARetractedAttempt() {
+        // The events of a run, published by hand in the order a retried model step sends them.
+        String run = "run-" + java.util.UUID.randomUUID();
+        List<String> events = new ArrayList<>();
+        java.util.function.BiFunction<String, String, String> event = (type, data) -> "{\"type\":\"" + type
+                + "\",\"correlationid\":\"" + run + "\",\"causationid\":\"q-7\",\"data\":{\"run\":\"" + run + "\"," + data + "}}";
+        events.add(event.apply("ai.token", "\"step\":\"d\",\"attempt\":1,\"index\":0,\"text\":\"wrong \""));
+        events.add(event.apply("ai.retracted", "\"step\":\"d\",\"attempt\":1"));
+        events.add(event.apply("ai.token", "\"step\":\"d\",\"attempt\":2,\"index\":0,\"text\":\"right \""));
+        events.add(event.apply("ai.token", "\"step\":\"d\",\"attempt\":1,\"index\":1,\"text\":\"late\""));
+        events.add(event.apply("ai.token", "\"step\":\"d\",\"attempt\":2,\"index\":1,\"text\":\"answer\""));
+        events.add("{\"type\":\"ai.token\",\"correlationid\":\"other\",\"causationid\":\"q-8\",\"data\":{\"run\":\"other\",\"step\":\"d\",\"attempt\":1,\"index\":0,\"text\":\"NOT MINE\"}}");
+        events.add(event.apply("ai.completed", "\"answer\":\"right answer\""));
+        platform.publishBatch(0, publisher, "demo.sdk-answer", events);
+        chromium.driver().get(platform.gatewayUrl(0) + "/sdk/switchboard.d.ts");
+        Object result = runAsync("""
+                const done = arguments[arguments.length - 1];
+                (async () => {
+                  const { connect } = await import("/sdk/switchboard.js");
+                  const client = connect({ token: () => devToken({ subscribe: ["demo.>"] }) });
+                  const answer = client.answer("demo.sdk-answer", { cause: "q-7" });
+                  const seen = [];
+                  for await (const text of answer) seen.push(text);
+                  const final = await answer.done;
+                  client.close();
+                  return { seen, final, run: answer.run, text: answer.text };
+                })().then(done, e => done(String(e && e.stack || e)));
+                """ + DEV_TOKEN_FUNCTION);
+        assertThat(result).as("%s", result).isInstanceOf(Map.class);
+        Map<String, Object> answer = map(result);
+        assertThat(answer.get("final")).isEqualTo("right answer");
+        assertThat(answer.get("text")).isEqualTo("right answer");
+        assertThat(answer.get("run")).isEqualTo(run);
+        assertThat(list(answer.get("seen"))).last().isEqualTo("right answer");
+        assertThat(list(answer.get("seen"))).allSatisfy(t -> assertThat((String) t).doesNotContain("late", "NOT MINE"));
+    }
+
+    @Test
+    void twoAnswersOnOneTopicShareASubscriptionAndOneThatJoinsLaterMissesNothing() {
+        String topic = "demo.shared-answers";
+        java.util.function.BiFunction<String, String, String> event = (run, rest) -> "{\"type\":\"" + rest.split("\\|")[0]
+                + "\",\"correlationid\":\"" + run + "\",\"causationid\":\"c-" + run + "\",\"data\":{\"run\":\"" + run + "\"," + rest.split("\\|")[1] + "}}";
+        // Run a has streamed a token and is still going; run b has finished.
+        platform.publishBatch(0, publisher, topic, List.of(
+                event.apply("a", "ai.token|\"step\":\"d\",\"attempt\":1,\"index\":0,\"text\":\"answer \""),
+                event.apply("b", "ai.token|\"step\":\"d\",\"attempt\":1,\"index\":0,\"text\":\"answer B\""),
+                event.apply("b", "ai.completed|\"answer\":\"answer B\"")));
+        chromium.driver().get(platform.gatewayUrl(0) + "/sdk/switchboard.d.ts");
+        Object joined = runAsync("""
+                const done = arguments[arguments.length - 1];
+                (async () => {
+                  const { connect } = await import("/sdk/switchboard.js");
+                  const client = window.sharedClient = connect({ token: () => devToken({ subscribe: ["demo.>"] }) });
+                  const a = window.sharedA = client.answer("%s", { cause: "c-a" });
+                  while (!a.text) await new Promise(r => setTimeout(r, 20));
+                  // b joins the same subscription after its events have all gone by.
+                  const b = client.answer("%s", { cause: "c-b" });
+                  return { b: await b.done, aText: a.text, aEnded: a.ended };
+                })().then(done, e => done(String(e && e.stack || e)));
+                """.formatted(topic, topic) + DEV_TOKEN_FUNCTION);
+        assertThat(joined).as("%s", joined).isInstanceOf(Map.class);
+        assertThat(map(joined)).containsEntry("b", "answer B").containsEntry("aText", "answer ").containsEntry("aEnded", false);
+
+        platform.publishBatch(0, publisher, topic, List.of(
+                event.apply("a", "ai.token|\"step\":\"d\",\"attempt\":1,\"index\":1,\"text\":\"A\""),
+                event.apply("a", "ai.completed|\"answer\":\"answer A\"")));
+        Object finished = runAsync("""
+                const done = arguments[arguments.length - 1];
+                window.sharedA.done.then(answer => { window.sharedClient.close(); done(answer); }, e => done(String(e)));
+                """);
+        assertThat(finished).isEqualTo("answer A");
+    }
+
+    /** Waits until workflow-service's consumer group of a trigger exists (it starts at the events after its first poll). */
+    private static void awaitTriggerGroup(String topic, String group) {
+        org.springframework.test.web.reactive.server.WebTestClient delivery = org.springframework.test.web.reactive.server.WebTestClient
+                .bindToServer().baseUrl(platform.deliveryUrl()).defaultHeader("Authorization", "Bearer " + TestPlatform.SERVICE_TOKEN).build();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (delivery.get().uri("/internal/v1/tenants/{t}/topics/{topic}/groups/{g}", TENANT, topic, group)
+                .exchange().returnResult(Void.class).getStatus().value() != 200) {
+            assertThat(System.nanoTime()).as("the trigger group %s to appear", group).isLessThan(deadline);
+            pause(100);
+        }
+    }
+
+    @Test
     void demoPageTakesTenantTopicAndUserFromItsAddressAndShowsEventsPublishedOverRest() {
         WebDriver page = chromium.driver();
         page.get(platform.gatewayUrl(0) + "/?tenant=" + TENANT + "&topic=demo.address&user=reader");

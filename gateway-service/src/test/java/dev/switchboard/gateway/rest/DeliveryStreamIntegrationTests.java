@@ -5,6 +5,7 @@ import dev.switchboard.gateway.config.GatewayProperties;
 import dev.switchboard.leaks.Leak;
 import dev.switchboard.leaks.LeakDetectionLevel;
 import dev.switchboard.leaks.LeakRecorder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,7 +52,7 @@ class DeliveryStreamIntegrationTests {
                 .bindNow();
         GatewayProperties properties = new GatewayProperties("http://127.0.0.1:" + delivery.port(), "token", null, null, null, null, false);
         client = new DeliveryClient(WebClient.builder(), properties, JsonMapper.builder().build(),
-                new StaticListableBeanFactory().getBeanProvider(ReactorResourceFactory.class));
+                new StaticListableBeanFactory().getBeanProvider(ReactorResourceFactory.class), new SimpleMeterRegistry());
     }
 
     @AfterEach

@@ -1,5 +1,7 @@
 package dev.switchboard.workflow.pipeline;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaException;
@@ -19,13 +21,15 @@ import java.util.Map;
  * file or the network. The meta-schema is loaded once, at start-up, from the library's jar.
  */
 @Component
-class JsonSchemas {
+public class JsonSchemas {
 
     private static final SpecificationVersion DRAFT = SpecificationVersion.DRAFT_2020_12;
     private static final int MAX_ERRORS_SHOWN = 3;
 
     private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(DRAFT);
     private final Schema metaSchema = registry.getSchema(SchemaLocation.of(DRAFT.getDialectId()));
+    /** By identity: a definition's schema node is one object for as long as its version is cached. */
+    private final Cache<JsonNode, Schema> compiled = Caffeine.newBuilder().weakKeys().maximumSize(10_000).build();
 
     /**
      * @throws IllegalArgumentException naming what is wrong with the schema
@@ -45,6 +49,17 @@ class JsonSchemas {
         } catch (SchemaException e) {
             throw new IllegalArgumentException("not a usable JSON Schema: " + e.getMessage() + ".");
         }
+    }
+
+    /**
+     * Checks a value against a schema that {@link #check} accepted.
+     *
+     * @return what does not match (at most three findings), or null when it matches
+     */
+    public String mismatch(JsonNode schema, JsonNode value) {
+        List<Error> errors = compiled.get(schema, registry::getSchema).validate(value);
+        return errors.isEmpty() ? null
+                : String.join("; ", errors.stream().limit(MAX_ERRORS_SHOWN).map(JsonSchemas::describe).toList());
     }
 
     private static String describe(Error error) {

@@ -25,6 +25,16 @@ public record PipelineDefinition(Trigger trigger, String output, Duration cancel
         steps = List.copyOf(steps);
     }
 
+    /** The step with this id, or null. */
+    public Step step(String id) {
+        return steps.stream().filter(s -> s.id().equals(id)).findFirst().orElse(null);
+    }
+
+    /** The step whose result is the run's answer: the last one written. */
+    public Step answerStep() {
+        return steps.get(steps.size() - 1);
+    }
+
     /**
      * @param topic a topic name or pattern ({@code chat.*})
      * @param types the event types that start a run; absent, every type does

@@ -27,20 +27,32 @@ class PipelineRepository {
      * upsert, so concurrent saves of one name get consecutive versions; a deleted pipeline comes
      * back and its numbering goes on.
      */
-    Mono<PipelineVersion> save(String tenant, String name, String definition) {
-        return db.sql("WITH counter AS ("
-                        + " INSERT INTO pipelines (tenant_id, name, latest_version) VALUES (:tenant, :name, 1)"
+    Mono<PipelineVersion> save(String tenant, String name, String definition, String triggerTopic) {
+        DatabaseClient.GenericExecuteSpec save = db.sql("WITH counter AS ("
+                        + " INSERT INTO pipelines (tenant_id, name, latest_version, trigger_topic) VALUES (:tenant, :name, 1, :trigger)"
                         + " ON CONFLICT (tenant_id, name) DO UPDATE"
-                        + " SET latest_version = pipelines.latest_version + 1, deleted_at = NULL"
+                        + " SET latest_version = pipelines.latest_version + 1, deleted_at = NULL, trigger_topic = EXCLUDED.trigger_topic"
                         + " RETURNING tenant_id, name, latest_version)"
                         + " INSERT INTO pipeline_versions AS v (tenant_id, name, version, definition)"
                         + " SELECT tenant_id, name, latest_version, CAST(:definition AS json) FROM counter"
                         + " RETURNING " + VERSION_COLUMNS)
                 .bind("tenant", tenant)
                 .bind("name", name)
-                .bind("definition", definition)
+                .bind("definition", definition);
+        return (triggerTopic == null ? save.bindNull("trigger", String.class) : save.bind("trigger", triggerTopic))
                 .map(PipelineRepository::version)
                 .one();
+    }
+
+    /** The pipelines that have a trigger, after {@code (tenant, name)}, by tenant and name, at most {@code limit}. */
+    Flux<Pipelines.Triggered> triggered(String afterTenant, String afterName, int limit) {
+        return db.sql("SELECT tenant_id, name, latest_version, trigger_topic FROM pipelines "
+                        + "WHERE trigger_topic IS NOT NULL AND deleted_at IS NULL AND (tenant_id, name) > (:tenant, :name) "
+                        + "ORDER BY tenant_id, name LIMIT :limit")
+                .bind("tenant", afterTenant).bind("name", afterName).bind("limit", limit)
+                .map(row -> new Pipelines.Triggered(row.get("tenant_id", String.class), row.get("name", String.class),
+                        row.get("latest_version", Integer.class), row.get("trigger_topic", String.class)))
+                .all();
     }
 
     /** One version, or the latest when {@code version} is null; none of a deleted pipeline. */
@@ -51,6 +63,15 @@ class PipelineRepository {
                 .bind("tenant", tenant)
                 .bind("name", name);
         return (version == null ? select.bindNull("version", Integer.class) : select.bind("version", version))
+                .map(PipelineRepository::version)
+                .one();
+    }
+
+    /** One version, deleted pipeline or not: a run keeps the version it started with. */
+    Mono<PipelineVersion> findVersion(String tenant, String name, int version) {
+        return db.sql("SELECT " + VERSION_COLUMNS + " FROM pipeline_versions v "
+                        + "WHERE v.tenant_id = :tenant AND v.name = :name AND v.version = :version")
+                .bind("tenant", tenant).bind("name", name).bind("version", version)
                 .map(PipelineRepository::version)
                 .one();
     }

@@ -15,9 +15,29 @@ import java.util.Set;
  * are model steps that get their input from exactly that fanout, and there is no cycle. Order in
  * the list does not matter; the graph decides what runs when.
  */
-final class StepGraph {
+public final class StepGraph {
 
     private StepGraph() {
+    }
+
+    /**
+     * What each step of a checked definition waits for: the steps whose output it reads, and for a
+     * fanout's member, the fanout. In the order the steps were written.
+     */
+    public static Map<String, Set<String>> dependencies(List<Step> steps) {
+        Map<String, String> fanoutOf = new HashMap<>();
+        steps.stream().filter(Step.Fanout.class::isInstance).map(Step.Fanout.class::cast)
+                .forEach(fanout -> fanout.steps().forEach(member -> fanoutOf.put(member, fanout.id())));
+        Map<String, Set<String>> dependencies = new LinkedHashMap<>();
+        for (Step step : steps) {
+            Set<String> needs = new LinkedHashSet<>();
+            references(step).forEach(reference -> needs.add(reference.target()));
+            if (fanoutOf.containsKey(step.id())) {
+                needs.add(fanoutOf.get(step.id()));
+            }
+            dependencies.put(step.id(), java.util.Collections.unmodifiableSet(needs));
+        }
+        return dependencies;
     }
 
     static void check(List<Step> steps) {
@@ -72,7 +92,7 @@ final class StepGraph {
     }
 
     /** The one step whose output this step reads, for the steps that have an {@code input}. */
-    static String input(Step step) {
+    public static String input(Step step) {
         if (step instanceof Step.Model m) {
             return m.input();
         } else if (step instanceof Step.Fanout f) {

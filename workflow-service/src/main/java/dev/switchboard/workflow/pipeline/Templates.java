@@ -1,10 +1,14 @@
 package dev.switchboard.workflow.pipeline;
 
 import dev.switchboard.contracts.names.TopicNames;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.MissingNode;
 
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -17,7 +21,7 @@ import java.util.regex.Pattern;
  * value of the trigger event, e.g. {@code {trigger.topic}} or {@code answers.{trigger.subject}}.</li>
  * </ul>
  */
-final class Templates {
+public final class Templates {
 
     /** The trigger attributes a template may name. */
     static final Set<String> TRIGGER_ATTRIBUTES = Set.of("id", "source", "type", "subject", "time", "topic", "seq",
@@ -101,10 +105,71 @@ final class Templates {
     }
 
     /**
+     * Fills a prompt template checked on save: each {@code {{expression}}} becomes the value it names,
+     * a string as it is and any other JSON value as its JSON text; a name with no value (a missing
+     * field of the trigger's data) becomes the empty string, as in Mustache.
+     *
+     * @param trigger the trigger event (a CloudEvent as JSON)
+     * @param outputs the outputs of the steps that have completed, by step id
+     */
+    public static String render(String template, JsonNode trigger, Map<String, JsonNode> outputs) {
+        StringBuilder out = new StringBuilder(template.length() + 64);
+        int at = 0;
+        while (true) {
+            int open = template.indexOf("{{", at);
+            if (open < 0) {
+                return out.append(template, at, template.length()).toString();
+            }
+            int end = template.indexOf("}}", open + 2);
+            out.append(template, at, open);
+            String[] segments = template.substring(open + 2, end).strip().split("\\.");
+            JsonNode value = switch (segments[0]) {
+                case "data" -> path(trigger.path("data"), segments, 1);
+                case "trigger" -> path(trigger, segments, 1);
+                default -> path(outputs.getOrDefault(segments[1], MissingNode.getInstance()), segments, 3);
+            };
+            out.append(text(value));
+            at = end + 2;
+        }
+    }
+
+    /** A step's output or a template value as text: a string as it is, nothing as empty, any other value as JSON. */
+    public static String text(JsonNode value) {
+        if (value == null || value.isMissingNode() || value.isNull()) {
+            return "";
+        }
+        return value.isString() ? value.asString() : value.toString();
+    }
+
+    private static JsonNode path(JsonNode node, String[] segments, int from) {
+        JsonNode at = node;
+        for (int i = from; i < segments.length && !at.isMissingNode(); i++) {
+            at = at.isArray() && segments[i].chars().allMatch(Character::isDigit) && segments[i].length() < 9
+                    ? at.path(Integer.parseInt(segments[i])) : at.path(segments[i]);
+        }
+        return at;
+    }
+
+    /**
      * Checks a pipeline's output: a topic name, possibly with {@code {trigger.<attribute>}} placeholders.
      *
      * @throws IllegalArgumentException naming what is wrong
      */
+    /**
+     * The output topic of a run: the pipeline's {@code output} with its {@code {trigger.<attribute>}}
+     * placeholders filled from the trigger event.
+     *
+     * @throws IllegalArgumentException when the result is not a topic name (a placeholder had no value)
+     */
+    public static String outputTopic(String output, JsonNode trigger) {
+        String topic = OUTPUT_PLACEHOLDER.matcher(output)
+                .replaceAll(match -> Matcher.quoteReplacement(text(trigger.path(match.group(1)))));
+        if (!TopicNames.isValidTopicName(topic)) {
+            throw new IllegalArgumentException("the output '" + output + "' makes '" + topic + "' of this trigger, not a topic name.");
+        }
+        return topic;
+    }
+
     static void checkOutput(String output) {
         String stripped = OUTPUT_PLACEHOLDER.matcher(output).replaceAll(match -> {
             if (!OUTPUT_ATTRIBUTES.contains(match.group(1))) {

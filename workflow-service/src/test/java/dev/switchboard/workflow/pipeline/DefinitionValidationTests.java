@@ -22,7 +22,7 @@ class DefinitionValidationTests {
 
     static final JsonMapper JSON = JsonMapper.builder().build();
     static final Pipelines PIPELINES = new Pipelines(null,
-            new WorkflowProperties(null, Map.of("local", new WorkflowProperties.Provider(URI.create("http://127.0.0.1:1/v1"), "k")), 0, 0),
+            new WorkflowProperties(null, Map.of("local", new WorkflowProperties.Provider(URI.create("http://127.0.0.1:1/v1"), "k")), 0, 0, null, null, null, null),
             new JsonSchemas());
 
     static final String ASK = "{\"id\":\"ask\",\"type\":\"prompt\",\"template\":\"Answer briefly: {{data.text}}\"}";

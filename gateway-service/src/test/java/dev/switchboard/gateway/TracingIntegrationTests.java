@@ -1,0 +1,173 @@
+package dev.switchboard.gateway;
+
+import com.sun.net.httpserver.HttpServer;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.http.MediaType;
+import tools.jackson.databind.JsonNode;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * With {@code SWITCHBOARD_OTLP_ENDPOINT} set, one publish is one trace across the services: the
+ * gateway's span for the client's request, delivery's span for the gateway's call (the W3C
+ * {@code traceparent} carried over real HTTP between them), and the stored event's own
+ * {@code traceparent}, which names the same trace for every later read and delivery of it. The
+ * spans are read from what the services really export over OTLP/HTTP, by a fake collector.
+ */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class TracingIntegrationTests {
+
+    record Exported(String service, String traceId, String name, Span.SpanKind kind) {
+    }
+
+    static final List<Exported> spans = new CopyOnWriteArrayList<>();
+    static HttpServer collector;
+    static TestPlatform platform;
+
+    @BeforeAll
+    static void start() throws Exception {
+        collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        collector.createContext("/v1/traces", exchange -> {
+            ExportTraceServiceRequest request = ExportTraceServiceRequest.parseFrom(exchange.getRequestBody().readAllBytes());
+            for (ResourceSpans resource : request.getResourceSpansList()) {
+                String service = resource.getResource().getAttributesList().stream()
+                        .filter(a -> a.getKey().equals("service.name")).map(KeyValue::getValue).map(v -> v.getStringValue())
+                        .findFirst().orElse("?");
+                for (ScopeSpans scope : resource.getScopeSpansList()) {
+                    for (Span span : scope.getSpansList()) {
+                        spans.add(new Exported(service, HexFormat.of().formatHex(span.getTraceId().toByteArray()), span.getName(),
+                                span.getKind()));
+                    }
+                }
+            }
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        collector.start();
+        String endpoint = "--switchboard.tracing.otlp-endpoint=http://127.0.0.1:" + collector.getAddress().getPort() + "/v1/traces";
+        String quickly = "--management.opentelemetry.tracing.export.schedule-delay=100ms";
+        platform = TestPlatform.start(1, List.of(endpoint, quickly), List.of(endpoint, quickly), endpoint, quickly);
+        platform.createTenant("traced");
+        platform.declareTopic("traced", "orders", Map.of());
+        platform.declareTopic("traced", "questions", Map.of());
+        platform.declareTopic("traced", "answers", Map.of());
+    }
+
+    @AfterAll
+    static void stop() {
+        if (platform != null) {
+            platform.close();
+        }
+        if (collector != null) {
+            collector.stop(0);
+        }
+    }
+
+    @Test
+    void onePublishIsOneTraceFromTheGatewayThroughDeliveryIntoTheStoredEvent() {
+        TestPlatform.Key key = platform.createKey("traced", "publish", "subscribe");
+        platform.gatewayClient(0).post().uri("/v1/topics/orders/events").header("Authorization", key.bearer())
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"id\":\"o-1\",\"type\":\"order.created\",\"data\":{}}")
+                .exchange().expectStatus().isCreated().expectBody().returnResult();
+        JsonNode read = platform.gatewayClient(0).get().uri("/v1/topics/orders/events?after=0").header("Authorization", key.bearer())
+                .exchange().expectStatus().isOk().expectBody(JsonNode.class).returnResult().getResponseBody();
+        String traceparent = read.path("events").get(0).path("traceparent").asString();
+        assertThat(traceparent).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
+        String traceId = traceparent.substring(3, 35);
+
+        await("the publish's spans exported").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> spans.stream().anyMatch(s -> s.traceId().equals(traceId) && s.service().equals("delivery-service")
+                        && s.kind() == Span.SpanKind.SPAN_KIND_SERVER));
+        List<Exported> trace = spans.stream().filter(s -> s.traceId().equals(traceId)).toList();
+        assertThat(trace).as("the trace of the stored event: %s", spans)
+                .anySatisfy(s -> {
+                    assertThat(s.service()).isEqualTo("gateway-service");
+                    assertThat(s.kind()).isEqualTo(Span.SpanKind.SPAN_KIND_SERVER);
+                })
+                .anySatisfy(s -> {
+                    assertThat(s.service()).isEqualTo("gateway-service");
+                    assertThat(s.kind()).isEqualTo(Span.SpanKind.SPAN_KIND_CLIENT);
+                })
+                .anySatisfy(s -> {
+                    assertThat(s.service()).isEqualTo("delivery-service");
+                    assertThat(s.kind()).isEqualTo(Span.SpanKind.SPAN_KIND_SERVER);
+                });
+        // The read is a trace of its own: tracing follows requests, the event keeps the publish's.
+        assertThat(spans.stream().filter(s -> s.service().equals("gateway-service") && s.kind() == Span.SpanKind.SPAN_KIND_SERVER)
+                .map(Exported::traceId).distinct().count()).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void aTriggerEventsTraceGoesOnThroughTheWorkflowStepIntoTheTokensItStreams() throws Exception {
+        TestPlatform.Key key = platform.createKey("traced", "admin", "publish", "subscribe");
+        platform.gatewayClient(0).put().uri("/v1/pipelines/traced").header("Authorization", key.bearer())
+                .contentType(MediaType.parseMediaType("application/yaml")).bodyValue("""
+                        trigger: {topic: questions}
+                        output: answers
+                        steps:
+                          - {id: ask, type: prompt, template: "{{data.q}}"}
+                          - {id: say, type: model, input: ask, provider: echo, model: echo-1}
+                        """).exchange().expectStatus().isCreated().expectBody().returnResult();
+        org.springframework.test.web.reactive.server.WebTestClient delivery = org.springframework.test.web.reactive.server.WebTestClient
+                .bindToServer().baseUrl(platform.deliveryUrl()).defaultHeader("Authorization", "Bearer " + TestPlatform.SERVICE_TOKEN).build();
+        await("the trigger's group").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> delivery.get().uri("/internal/v1/tenants/traced/topics/questions/groups/wf-traced")
+                        .exchange().returnResult(Void.class).getStatus().value() == 200);
+        platform.gatewayClient(0).post().uri("/v1/topics/questions/events").header("Authorization", key.bearer())
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"id\":\"q-1\",\"type\":\"q\",\"data\":{\"q\":\"traced all the way\"}}")
+                .exchange().expectStatus().isCreated().expectBody().returnResult();
+        String question = platform.gatewayClient(0).get().uri("/v1/topics/questions/events?after=0").header("Authorization", key.bearer())
+                .exchange().expectBody(JsonNode.class).returnResult().getResponseBody().path("events").get(0).path("traceparent").asString();
+        String traceId = question.substring(3, 35);
+
+        List<JsonNode> answers = new java.util.ArrayList<>();
+        await("the answer").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            answers.clear();
+            platform.gatewayClient(0).get().uri("/v1/topics/answers/events?after=0").header("Authorization", key.bearer())
+                    .exchange().expectBody(JsonNode.class).returnResult().getResponseBody().path("events").forEach(answers::add);
+            return answers.stream().anyMatch(e -> e.path("type").asString().equals("ai.completed"));
+        });
+        // Every event the run published carries the question's trace.
+        assertThat(answers).isNotEmpty().allSatisfy(e -> assertThat(e.path("traceparent").asString())
+                .as("%s", e).startsWith("00-" + traceId + "-"));
+        // And workflow-service exported the step attempts as spans of that trace, beside the publishes' spans.
+        await("the workflow's spans").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> spans.stream().filter(s -> s.traceId().equals(traceId) && s.service().equals("workflow-service")).count() >= 2);
+        assertThat(spans.stream().filter(s -> s.traceId().equals(traceId) && s.service().equals("workflow-service")).map(Exported::name))
+                .as("%s", spans).contains("prompt step", "model step");
+        assertThat(spans.stream().filter(s -> s.traceId().equals(traceId) && s.service().equals("delivery-service")
+                && s.kind() == Span.SpanKind.SPAN_KIND_SERVER).count()).as("delivery stored the tokens in the same trace").isGreaterThanOrEqualTo(2);
+
+        // A run started over REST continues the caller's own trace (its traceparent header).
+        String callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        String run = platform.gatewayClient(0).post().uri("/v1/pipelines/traced/runs").header("Authorization", key.bearer())
+                .header("traceparent", "00-" + callerTrace + "-00f067aa0ba902b7-01")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"data\":{\"q\":\"from rest\"},\"output\":\"answers\"}")
+                .exchange().expectStatus().isCreated().expectBody(JsonNode.class).returnResult().getResponseBody().path("run").asString();
+        await("the REST run's answer").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> {
+            answers.clear();
+            platform.gatewayClient(0).get().uri("/v1/topics/answers/events?after=0&limit=1000").header("Authorization", key.bearer())
+                    .exchange().expectBody(JsonNode.class).returnResult().getResponseBody().path("events").forEach(answers::add);
+            return answers.stream().anyMatch(e -> e.path("type").asString().equals("ai.completed") && e.path("correlationid").asString().equals(run));
+        });
+        assertThat(answers.stream().filter(e -> e.path("correlationid").asString().equals(run)))
+                .isNotEmpty().allSatisfy(e -> assertThat(e.path("traceparent").asString()).startsWith("00-" + callerTrace + "-"));
+    }
+}

@@ -1,0 +1,199 @@
+package dev.switchboard.workflow.run;
+
+import dev.switchboard.platform.lifecycle.PeriodicWork;
+import dev.switchboard.workflow.config.WorkflowProperties;
+import dev.switchboard.workflow.pipeline.Pipelines;
+import dev.switchboard.workflow.pipeline.Templates;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Starts runs from trigger events ({@code PROTOCOL.md}, "Workflows"): each pipeline whose latest
+ * version has a {@code trigger} on a topic is a consumer group of that topic on delivery-service
+ * ({@code wf-<pipeline>}, starting at the events published after it first polls), polled every
+ * {@code triggerPollInterval} by whichever replica gets there — the group leases each event to
+ * one of them. An event of one of the trigger's {@code types} (or any, without types) starts a run
+ * whose trigger is that event, once per event id: a redelivered event (a replica died before its
+ * ack, the group was sought back) finds its run and starts nothing. Then the event is acked. An
+ * event that cannot start a run (its output topic does not exist) is nacked with the reason, so
+ * after the topic's {@code maxAttempts} it sits in {@code {topic}.dlq}, visible, instead of vanishing.
+ *
+ * <p>A trigger on a topic pattern ({@code chat.*}) starts nothing yet: a group is one topic.
+ */
+@Component
+class TriggerConsumer extends PeriodicWork {
+
+    private static final Logger log = LoggerFactory.getLogger(TriggerConsumer.class);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    static final int PAGE = 500;
+    static final int BATCH = 32;
+    private static final int CONCURRENCY = 16;
+    private static final Duration ACK_DEADLINE = Duration.ofSeconds(60);
+    private static final Duration NACK_DELAY = Duration.ofSeconds(5);
+
+    private final Pipelines pipelines;
+    private final RunTransitions transitions;
+    private final RunWorker worker;
+    private final DeliveryPublisher delivery;
+    private final WebClient web;
+    private final WorkflowProperties.Runs settings;
+    private final Set<String> patternsLogged = ConcurrentHashMap.newKeySet();
+    private final Map<String, String> problems = new ConcurrentHashMap<>();
+    private final Counter started;
+
+    TriggerConsumer(Pipelines pipelines, RunTransitions transitions, RunWorker worker, DeliveryPublisher delivery,
+                    ServiceClients clients, WorkflowProperties properties, MeterRegistry meters) {
+        super(Duration.ZERO, properties.runs().triggerPollInterval());
+        this.pipelines = pipelines;
+        this.transitions = transitions;
+        this.worker = worker;
+        this.delivery = delivery;
+        this.settings = properties.runs();
+        this.web = clients.delivery();
+        this.started = Counter.builder("switchboard.workflow.trigger.runs").description("Runs started by trigger events")
+                .register(meters);
+    }
+
+    /** The consumer group of a pipeline's trigger: {@code wf-<name>}, a long name shortened with its hash to fit 64 characters. */
+    static String group(String pipeline) {
+        String group = "wf-" + pipeline;
+        if (group.length() <= 64) {
+            return group;
+        }
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(pipeline.getBytes(StandardCharsets.UTF_8));
+            return group.substring(0, 55) + "-" + HexFormat.of().formatHex(hash, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    protected Mono<?> runOnce() {
+        return sweep(null, null);
+    }
+
+    @Override
+    protected void failed(Throwable error) {
+        log.warn("Polling the pipelines' triggers failed; trying again at the next poll: {}", error.toString());
+    }
+
+    /** Every triggered pipeline, a page at a time. */
+    private Mono<Void> sweep(String afterTenant, String afterName) {
+        return pipelines.triggered(afterTenant == null ? "" : afterTenant, afterName == null ? "" : afterName, PAGE)
+                .collectList()
+                .flatMap(page -> Flux.fromIterable(page)
+                        .flatMap(t -> consume(t).doOnSuccess(done -> problems.remove(t.tenant() + "/" + t.name()))
+                                .onErrorResume(e -> {
+                                    // Said once while it lasts, not at every poll.
+                                    if (!e.toString().equals(problems.put(t.tenant() + "/" + t.name(), e.toString()))) {
+                                        log.warn("Trigger of pipeline {} (tenant {}) on {}: {}", t.name(), t.tenant(), t.topic(), e.toString());
+                                    }
+                                    return Mono.empty();
+                                }), CONCURRENCY)
+                        .then(page.size() == PAGE ? sweep(page.get(PAGE - 1).tenant(), page.get(PAGE - 1).name()) : Mono.empty()));
+    }
+
+    private Mono<Void> consume(Pipelines.Triggered trigger) {
+        if (trigger.topic().contains("*") || trigger.topic().contains(">")) {
+            if (patternsLogged.add(trigger.tenant() + "/" + trigger.name())) {
+                log.warn("Pipeline {} (tenant {}) is triggered by the pattern {}: pattern triggers start no runs yet",
+                        trigger.name(), trigger.tenant(), trigger.topic());
+            }
+            return Mono.empty();
+        }
+        String path = "/internal/v1/tenants/{tenant}/topics/{topic}/groups/{group}";
+        Map<String, Object> poll = Map.of("max", BATCH, "from", "latest", "ackDeadlineMs", ACK_DEADLINE.toMillis());
+        return web.post().uri(path + "/poll", trigger.tenant(), trigger.topic(), group(trigger.name())).bodyValue(poll)
+                .exchangeToMono(response -> response.statusCode().is2xxSuccessful()
+                        ? response.bodyToMono(JsonNode.class)
+                        : response.bodyToMono(String.class).defaultIfEmpty("").flatMap(body -> Mono.error(new IllegalStateException(
+                                "delivery-service answered " + response.statusCode().value() + " to the trigger's poll: " + body))))
+                .flatMapMany(answer -> Flux.fromIterable(answer.path("events")))
+                .concatMap(event -> handle(trigger, event).map(reason -> Map.entry(event, reason)))
+                .collectList()
+                .flatMap(handled -> settle(trigger, path, handled));
+    }
+
+    /** Starts the event's run, or finds the one it started before; the reason it cannot, or empty text when it can. */
+    private Mono<String> handle(Pipelines.Triggered trigger, JsonNode event) {
+        // The version the sweep's page named: its definition is cached, not read again for every event.
+        return pipelines.version(trigger.tenant(), trigger.name(), trigger.version())
+                .map(definition -> new Pipelines.Pinned(trigger.name(), trigger.version(), definition)).flatMap(pinned -> {
+            List<String> types = pinned.definition().trigger() == null ? null : pinned.definition().trigger().types();
+            if (types != null && !types.contains(event.path("type").asString())) {
+                return Mono.just("");
+            }
+            ObjectNode cause = ((ObjectNode) event.deepCopy());
+            cause.remove("attempt");
+            String output;
+            try {
+                if (pinned.definition().output() == null) {
+                    return Mono.just("pipeline '" + pinned.name() + "' names no output topic");
+                }
+                output = Templates.outputTopic(pinned.definition().output(), cause);
+            } catch (IllegalArgumentException e) {
+                return Mono.just("pipeline '" + pinned.name() + "': " + e.getMessage());
+            }
+            return delivery.topicExists(trigger.tenant(), output, settings.publishTimeout()).flatMap(exists -> !exists
+                    ? Mono.just("the output topic '" + output + "' matches no topic of the tenant")
+                    : transitions.create(trigger.tenant(), pinned, output, cause, null, null).map(created -> {
+                        if (!created.duplicate()) {
+                            started.increment();
+                            worker.wake();
+                        }
+                        return "";
+                    }));
+        });
+    }
+
+    /** Acks what was handled, nacks (with the reason) what could not start a run, per partition. */
+    private Mono<Void> settle(Pipelines.Triggered trigger, String path, List<Map.Entry<JsonNode, String>> handled) {
+        Map<Integer, List<Long>> acks = new LinkedHashMap<>();
+        Map<String, List<Map.Entry<JsonNode, String>>> nacks = new LinkedHashMap<>();
+        for (Map.Entry<JsonNode, String> h : handled) {
+            int partition = h.getKey().path("partition").asInt();
+            if (h.getValue().isEmpty()) {
+                acks.computeIfAbsent(partition, p -> new ArrayList<>()).add(h.getKey().path("seq").asLong());
+            } else {
+                nacks.computeIfAbsent(partition + "/" + h.getValue(), k -> new ArrayList<>()).add(h);
+            }
+        }
+        String group = group(trigger.name());
+        Flux<Void> ack = Flux.fromIterable(acks.entrySet()).concatMap(a -> web.post()
+                .uri(path + "/ack", trigger.tenant(), trigger.topic(), group)
+                .bodyValue(Map.of("seqs", a.getValue(), "partition", a.getKey()))
+                .retrieve().toBodilessEntity().then());
+        Flux<Void> nack = Flux.fromIterable(nacks.values()).concatMap(n -> {
+            String reason = n.get(0).getValue();
+            log.warn("Trigger event(s) of pipeline {} (tenant {}) start no run: {}", trigger.name(), trigger.tenant(), reason);
+            return web.post().uri(path + "/nack", trigger.tenant(), trigger.topic(), group)
+                    .bodyValue(Map.of("seqs", n.stream().map(e -> e.getKey().path("seq").asLong()).toList(),
+                            "partition", n.get(0).getKey().path("partition").asInt(), "delayMs", NACK_DELAY.toMillis(),
+                            "reason", reason.length() > 500 ? reason.substring(0, 500) : reason))
+                    .retrieve().toBodilessEntity().then();
+        });
+        return ack.thenMany(nack).then();
+    }
+}
