@@ -6,6 +6,10 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * In development mode ({@code SWITCHBOARD_DEV=true}) the demo page at the gateway's {@code /}
@@ -21,12 +25,34 @@ final class DemoTenant {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+    /**
+     * The demo page's "Ask" panel: a question on {@code demo.ask} (one echo model) or
+     * {@code demo.ask-panel} (two echo models, then a vote) starts a run whose answer streams on
+     * {@code demo.answers}. Saved through workflow-service's internal API when missing.
+     */
+    static final Map<String, String> PIPELINES = Map.of(
+            "demo-ask", """
+                    {"trigger":{"topic":"demo.ask","types":["demo.question"]},"output":"demo.answers",
+                     "steps":[{"id":"ask","type":"prompt","template":"You asked: {{data.text}} Here is the echo of it, a word at a time."},
+                              {"id":"draft","type":"model","input":"ask","provider":"echo","model":"echo-1"}]}""",
+            "demo-panel", """
+                    {"trigger":{"topic":"demo.ask-panel","types":["demo.question"]},"output":"demo.answers",
+                     "steps":[{"id":"ask","type":"prompt","template":"Two models hear: {{data.text}}"},
+                              {"id":"both","type":"fanout","input":"ask","steps":["first","second"]},
+                              {"id":"first","type":"model","provider":"echo","model":"echo-1"},
+                              {"id":"second","type":"model","provider":"echo","model":"echo-1"},
+                              {"id":"pick","type":"aggregate","inputs":["first","second"],"strategy":"vote"}]}""");
+
     private final String registryUrl;
     private final String adminToken;
+    private final String workflowUrl;
+    private final String serviceToken;
 
-    DemoTenant(String registryUrl, String adminToken) {
+    DemoTenant(String registryUrl, String adminToken, String workflowUrl, String serviceToken) {
         this.registryUrl = registryUrl;
         this.adminToken = adminToken;
+        this.workflowUrl = workflowUrl;
+        this.serviceToken = serviceToken;
     }
 
     /** What was done, for the start-up summary. */
@@ -47,15 +73,36 @@ final class DemoTenant {
                 expect(status(send("PUT", topic, "{}")), 201, "declaring " + PATTERN);
                 patternCreated = true;
             }
-            return tenantCreated || patternCreated
+            String pipelines = workflowUrl == null ? "" : pipelines();
+            return (tenantCreated || patternCreated
                     ? "tenant '" + TENANT + "' with topics " + PATTERN + " created for the demo page"
-                    : "tenant '" + TENANT + "' with topics " + PATTERN + " (already there)";
+                    : "tenant '" + TENANT + "' with topics " + PATTERN + " (already there)") + pipelines;
         } catch (IOException e) {
             return "could not prepare the demo tenant: " + e.getMessage();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "could not prepare the demo tenant: interrupted";
         }
+    }
+
+    /** Saves the demo pipelines that are missing; says which. */
+    private String pipelines() throws IOException, InterruptedException {
+        List<String> saved = new ArrayList<>();
+        for (Map.Entry<String, String> p : new TreeMap<>(PIPELINES).entrySet()) {
+            String path = "/internal/v1/tenants/" + TENANT + "/pipelines/" + p.getKey();
+            HttpRequest.Builder get = HttpRequest.newBuilder(URI.create(workflowUrl + path)).timeout(TIMEOUT)
+                    .header("Authorization", "Bearer " + serviceToken);
+            int status = http.send(get.GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (status == 404) {
+                int put = http.send(get.header("Content-Type", "application/json")
+                        .PUT(HttpRequest.BodyPublishers.ofString(p.getValue())).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+                expect(put, 201, "saving the demo pipeline " + p.getKey());
+                saved.add(p.getKey());
+            } else if (status != 200) {
+                throw new IOException("GET " + path + " answered " + status);
+            }
+        }
+        return saved.isEmpty() ? ", pipelines demo-ask and demo-panel" : ", pipelines " + String.join(" and ", saved) + " saved";
     }
 
     private boolean exists(String path) throws IOException, InterruptedException {

@@ -31,11 +31,15 @@ final class ServiceArguments {
         props.put("switchboard.registry-client.service-token", shared.serviceToken());
         props.put("switchboard.delivery.service-token", shared.serviceToken());
         props.put("switchboard.workflow.service-token", shared.serviceToken());
+        props.put("switchboard.workflow.delivery-url", shared.deliveryUrl());
+        props.put("switchboard.workflow.registry-url", shared.registryUrl());
         props.put("switchboard.gateway.service-token", shared.serviceToken());
         props.put("switchboard.gateway.delivery-url", shared.deliveryUrl());
         props.put("switchboard.gateway.workflow-url", shared.workflowUrl());
         // The launcher prints one table instead of four banners.
         props.put("spring.main.banner-mode", "off");
+        // Four services share the launcher's one logback context and its pattern, which names each line's service.
+        props.put("switchboard.log-format", "text");
         // The launcher's shutdown hook stops the services, then PostgreSQL; logging must outlive both.
         props.put("logging.register-shutdown-hook", "false");
         // Each service's /actuator/prometheus shows its own meters only, not the JVM-wide global registry's.
@@ -64,7 +68,7 @@ final class ServiceArguments {
      * @param serviceToken the bearer token between services
      * @param secretKey    base64 of the 32-byte key that encrypts client secrets
      * @param registryUrl  where the other services reach registry-service
-     * @param deliveryUrl  where the gateway reaches delivery-service
+     * @param deliveryUrl  where the gateway and workflow-service reach delivery-service
      * @param workflowUrl  where the gateway reaches workflow-service
      */
     record Shared(PostgresUri database, String adminToken, String serviceToken, String secretKey, String registryUrl,

@@ -106,7 +106,8 @@ public final class StandaloneLauncher {
         // zonky reports its routine stop at INFO ("Did not clean up directory ..."), which reads like a problem.
         LoggingSystem.get(StandaloneLauncher.class.getClassLoader()).setLogLevel("io.zonky.test.db", LogLevel.WARN);
         String demo = settings.dev() && hasService(Services.REGISTRY) && hasService(Services.GATEWAY)
-                ? "demo page at " + serviceUrl(Services.GATEWAY) + "/; " + new DemoTenant(serviceUrl(Services.REGISTRY), adminToken.value()).ensure()
+                ? "demo page at " + serviceUrl(Services.GATEWAY) + "/; " + new DemoTenant(serviceUrl(Services.REGISTRY), adminToken.value(),
+                        hasService(Services.WORKFLOW) ? serviceUrl(Services.WORKFLOW) : null, shared.serviceToken()).ensure()
                 : null;
         printSummary(database, adminToken, secretKey, demo, Duration.ofNanos(System.nanoTime() - began));
     }

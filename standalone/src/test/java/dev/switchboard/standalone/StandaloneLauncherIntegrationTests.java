@@ -206,14 +206,7 @@ class StandaloneLauncherIntegrationTests {
 
     private HttpResponse<String> send(String method, int port, String path, String bearer, String json)
             throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + bearer)
-                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
-        if (json != null) {
-            request.header("Content-Type", "application/json");
-        }
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return LoopbackHttp.send(http, method, port, path, bearer, json);
     }
 
     private HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
