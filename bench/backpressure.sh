@@ -4,7 +4,7 @@
 # (2) consumer-group throughput — events/s acked by 4 consumers in batches of 100, beside NATS
 # JetStream (Debian's nats-server, file-backed) and a bare PostgreSQL FOR UPDATE SKIP LOCKED queue.
 # Prints a Markdown report and keeps it as docs/benchmarks/<YYYY-MM-DD>-backpressure-<HHMM>.md
-# (SWITCHBOARD_BPBENCH_DOCS=- only prints). Takes about 8 minutes plus a build if one is needed.
+# (SWITCHBOARD_BPBENCH_DOCS=- only prints). Takes about 10 minutes plus a build if one is needed.
 #
 #   bench/backpressure.sh          # everything, defaults
 #   bench/backpressure.sh --help   # the environment variables it reads

@@ -9,6 +9,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The few non-load HTTP calls: admin set-up, the log's head, and delivery's metrics. */
 final class Api {
@@ -126,6 +131,66 @@ final class Api {
         } catch (RuntimeException e) {
             return null;
         }
+    }
+
+    /**
+     * The cumulative buckets of one histogram of a service's /actuator/prometheus, per value of
+     * {@code label}: label value → (upper bound in seconds → count). Empty when it cannot be read.
+     */
+    Map<String, TreeMap<Double, Double>> buckets(String baseUrl, String name, String label) {
+        Map<String, TreeMap<Double, Double>> buckets = new HashMap<>();
+        try {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create(baseUrl + "/actuator/prometheus")).GET());
+            if (r.statusCode() != 200) {
+                return buckets;
+            }
+            Pattern labelValue = Pattern.compile(label + "=\"([^\"]*)\"");
+            Pattern le = Pattern.compile("le=\"([^\"]*)\"");
+            for (String line : r.body().split("\n")) {
+                if (!line.startsWith(name + "_bucket{")) {
+                    continue;
+                }
+                Matcher key = labelValue.matcher(line);
+                Matcher bound = le.matcher(line);
+                if (key.find() && bound.find()) {
+                    double upper = bound.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound.group(1));
+                    buckets.computeIfAbsent(key.group(1), k -> new TreeMap<>()).merge(upper, value(line), Double::sum);
+                }
+            }
+        } catch (RuntimeException e) {
+            return buckets;
+        }
+        return buckets;
+    }
+
+    /**
+     * A percentile in milliseconds of what was counted between two scrapes of one histogram's
+     * cumulative buckets, interpolated linearly inside its bucket; NaN when nothing was counted.
+     */
+    static double percentileMillis(TreeMap<Double, Double> before, TreeMap<Double, Double> after, double percentile) {
+        if (after == null) {
+            return Double.NaN;
+        }
+        double total = after.lastEntry().getValue() - (before == null || before.isEmpty() ? 0 : before.lastEntry().getValue());
+        if (total <= 0) {
+            return Double.NaN;
+        }
+        double rank = total * percentile / 100;
+        double lower = 0;
+        double below = 0;
+        for (Map.Entry<Double, Double> bucket : after.entrySet()) {
+            double count = bucket.getValue() - (before == null ? 0 : before.getOrDefault(bucket.getKey(), 0.0));
+            if (count >= rank) {
+                if (bucket.getKey().isInfinite()) {
+                    return 1000 * lower;
+                }
+                double share = count == below ? 1 : (rank - below) / (count - below);
+                return 1000 * (lower + share * (bucket.getKey() - lower));
+            }
+            lower = bucket.getKey();
+            below = count;
+        }
+        return 1000 * lower;
     }
 
     private static double value(String line) {

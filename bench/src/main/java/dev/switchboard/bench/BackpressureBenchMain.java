@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -46,6 +47,7 @@ public final class BackpressureBenchMain {
               SWITCHBOARD_BENCH_DATABASE_URL     PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres);
                                                  a database sbbpbench_<random> is created there and dropped at the end
               SWITCHBOARD_BENCH_PLATFORM_JAR     default standalone/target/switchboard-standalone.jar
+              SWITCHBOARD_BENCH_PLATFORM_JAVA_OPTS JVM options of the platform process (for example a profiler's)
               SWITCHBOARD_BPBENCH_PARTS          which parts, default neighbour,groups
               SWITCHBOARD_BPBENCH_WARMUP_SECONDS the platform's warm-up before anything is measured (B alone, A flooding,
                                                  batched publishes; its first minute is reported as "cold"), default 90
@@ -54,6 +56,8 @@ public final class BackpressureBenchMain {
               SWITCHBOARD_BPBENCH_B_RATE         tenant B's publishes per second, default 50
               SWITCHBOARD_BPBENCH_EVENTS         events each consumer-group system consumes, default 100000
               SWITCHBOARD_BPBENCH_CONSUMERS      consumers, default 4; SWITCHBOARD_BPBENCH_BATCH events per poll, default 100
+              SWITCHBOARD_BPBENCH_GROUP_WARMUP_SECONDS rounds of consumer-group work after the first (cold) round and
+                                                 before the warm ones, default 120
               SWITCHBOARD_BPBENCH_NATS_SERVER    default /usr/sbin/nats-server
               SWITCHBOARD_BPBENCH_DOCS           folder the report is kept in, default docs/benchmarks; "-" to only print
             """;
@@ -107,7 +111,9 @@ public final class BackpressureBenchMain {
         }
         Platform platform = null;
         try {
-            platform = Platform.start(jar, database, work, null, List.of(), HexFormat.of().formatHex(random(24)));
+            List<String> javaOptions = Arrays.stream(env("SWITCHBOARD_BENCH_PLATFORM_JAVA_OPTS", "").split("\\s+"))
+                    .filter(o -> !o.isEmpty()).toList();
+            platform = Platform.start(jar, database, work, null, javaOptions, HexFormat.of().formatHex(random(24)));
             platform.awaitReady();
             say("Run of " + DatedReports.shown(started) + ": commit " + env.getOrDefault("SWITCHBOARD_BENCH_COMMIT", "?")
                     + "; " + Machine.cores() + " cores (" + Machine.cpuModel() + "), " + Machine.memory() + ", load average "
@@ -134,7 +140,7 @@ public final class BackpressureBenchMain {
         }
     }
 
-    private static String show(Statement s, String setting) throws Exception {
+    static String show(Statement s, String setting) throws Exception {
         try (ResultSet rs = s.executeQuery("SHOW " + setting)) {
             rs.next();
             return rs.getString(1);

@@ -92,6 +92,17 @@ public final class BenchMain {
             }
             return;
         }
+        if (args.length > 0 && args[0].equals("workflow")) {
+            // bench/workflow.sh: tokens from a model to browser sockets through workflow runs, issue #12, same jar.
+            try {
+                WorkflowBenchMain.main(Arrays.copyOfRange(args, 1, args.length));
+            } catch (Exception e) {
+                System.err.println("Benchmark failed: " + e);
+                e.printStackTrace();
+                System.exit(1);
+            }
+            return;
+        }
         if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
             System.out.print(USAGE);
             return;

@@ -168,15 +168,21 @@ public final class WsBenchMain {
                                     "duration=" + measure.toSeconds() + "s", "filename=" + jfr);
                         }
                         Map<String, double[]> timersBefore = s instanceof WsSystem.Switchboard sbs ? sbs.publishTimers() : Map.of();
+                        Map<String, java.util.TreeMap<Double, Double>> stagesBefore = s instanceof WsSystem.Switchboard sbs ? sbs.liveStages() : Map.of();
                         WsLoad.Point p = load.run(rate, pointWarmup, measure, drain, s.cpu(), hook);
                         Map<String, double[]> timersAfter = s instanceof WsSystem.Switchboard sbs ? sbs.publishTimers() : Map.of();
+                        Map<String, double[]> stages = new java.util.LinkedHashMap<>();
+                        if (s instanceof WsSystem.Switchboard sbs) {
+                            sbs.liveStages().forEach((stage, after) -> stages.put(stage, new double[]{
+                                    Api.percentileMillis(stagesBefore.get(stage), after, 50), Api.percentileMillis(stagesBefore.get(stage), after, 99)}));
+                        }
                         Map<String, Double> hops = new java.util.LinkedHashMap<>();
                         timersBefore.forEach((name, before) -> {
                             double[] after = timersAfter.get(name);
                             hops.put(name, before == null || after == null || after[0] <= before[0] ? Double.NaN
                                     : 1000 * (after[1] - before[1]) / (after[0] - before[0]));
                         });
-                        report.add(round, s.key, p, hops);
+                        report.add(round, s.key, p, hops, stages);
                         say(String.format(Locale.ROOT, "    %3d/s: sent %s/s, %s deliveries/s of %s, %.1f %% by deadline, p50 %s p99 %s p99.9 %s ms,"
                                         + " server %.2f cores, %s CPU-s/M, client %.2f cores, %d disconnects, %d errors%s%s",
                                 rate, WsReport.num(p.sentPerSecond()), WsReport.num(p.deliveriesPerSecond()),
@@ -184,11 +190,15 @@ public final class WsBenchMain {
                                 WsReport.ms(p.millis(99)), WsReport.ms(p.millis(99.9)), p.serverCpuSeconds() / p.seconds(),
                                 WsReport.dec(p.cpuSecondsPerMillion()), p.cpu().bench(), p.disconnects(), p.errors(),
                                 p.firstError() == null ? "" : " (first: " + p.firstError() + ")", reopened < 0 ? " (some reconnects failed)" : "")
+                                + (p.sends().getTotalCount() == 0 ? "" : ", client send p50 " + WsReport.ms(p.sends().getValueAtPercentile(50) / 1000.0)
+                                + " p99 " + WsReport.ms(p.sends().getValueAtPercentile(99) / 1000.0) + " ms")
                                 + (p.acks().getTotalCount() == 0 ? "" : ", publish ack p50 " + WsReport.ms(p.acks().getValueAtPercentile(50) / 1000.0)
                                 + " p99 " + WsReport.ms(p.acks().getValueAtPercentile(99) / 1000.0) + " ms, ack→delivery p50 "
                                 + WsReport.ms(p.afterAck().getValueAtPercentile(50) / 1000.0) + " p99 " + WsReport.ms(p.afterAck().getValueAtPercentile(99) / 1000.0) + " ms")
                                 + hops.entrySet().stream().map(e -> ", " + e.getKey() + " mean " + WsReport.ms(e.getValue()) + " ms")
-                                .collect(java.util.stream.Collectors.joining()));
+                                .collect(java.util.stream.Collectors.joining())
+                                + WsReport.STAGES.stream().filter(stages::containsKey).map(st -> ", " + st + " p50 " + WsReport.ms(stages.get(st)[0])
+                                        + " p99 " + WsReport.ms(stages.get(st)[1]) + " ms").collect(java.util.stream.Collectors.joining()));
                         if (hook != null) {
                             Thread.sleep(1000);
                             report.notes.add("JFR of Switchboard during the " + rate + "/s window of the last round: `" + jfr + "`");

@@ -47,7 +47,7 @@ final class WsLoad implements AutoCloseable {
     record Point(int rate, int subscribers, double seconds, long targetMessages, long sentMessages, long sendFailures,
                  long deliveriesInWindow, long expectedDeliveries, long deliveredByDeadline, long missing,
                  Histogram latency, long disconnects, long errors, String firstError, double maxSendLagMillis,
-                 CpuSampler.Use cpu, double serverCpuSeconds, Histogram acks, Histogram afterAck) {
+                 CpuSampler.Use cpu, double serverCpuSeconds, Histogram acks, Histogram afterAck, Histogram sends) {
 
         double targetDeliveriesPerSecond() {
             return (double) rate * subscribers;
@@ -158,6 +158,8 @@ final class WsLoad implements AutoCloseable {
         final Recorder acks = new Recorder(1, MAX_MICROS, 3);
         /** The acknowledgement → each delivery (0 when the delivery came first): the fan-out part of the latency. */
         final Recorder afterAck = new Recorder(1, MAX_MICROS, 3);
+        /** Due time → the publish frame flushed to the socket by this client (WebSocket publishers): the client's own delay. */
+        final Recorder sends = new Recorder(1, MAX_MICROS, 3);
         final java.util.concurrent.atomic.AtomicLongArray ackedAt;
         long start;
         long period;
@@ -389,6 +391,7 @@ final class WsLoad implements AutoCloseable {
                         return;
                     }
                     if (f.isSuccess()) {
+                        w.sends.recordValue(Math.max(1, Math.min((System.nanoTime() - due) / 1000, MAX_MICROS)));
                         sent.increment();
                     } else {
                         failed.increment();
@@ -438,7 +441,8 @@ final class WsLoad implements AutoCloseable {
         window = null;
         return new Point(rate, subscribers, seconds, measuredMessages, sent.sum(), failed.sum(), w.inWindow.sum(), expected,
                 deliveredByDeadline, missing, latency, disconnects.sum() - disconnectsBefore, errors.sum() - errorsBefore,
-                firstError.get(), maxLag.get() / 1e6, use, serverCpu, w.acks.getIntervalHistogram(), w.afterAck.getIntervalHistogram());
+                firstError.get(), maxLag.get() / 1e6, use, serverCpu, w.acks.getIntervalHistogram(), w.afterAck.getIntervalHistogram(),
+                w.sends.getIntervalHistogram());
     }
 
     /** Server CPU seconds in the window: the server process(es) plus, for Switchboard, its PostgreSQL backends. */

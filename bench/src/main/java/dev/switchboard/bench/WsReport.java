@@ -20,8 +20,11 @@ final class WsReport {
     static final String TITLE = "WebSocket run of ";
     static final String SWITCHBOARD = "switchboard";
 
-    /** @param hops Switchboard only: mean milliseconds of each hop of the point's publishes by the platform's own timers (else empty) */
-    record Result(int round, String system, WsLoad.Point point, Map<String, Double> hops) {
+    /**
+     * @param hops   Switchboard only: mean milliseconds of each hop of the point's publishes by the platform's own timers (else empty)
+     * @param stages Switchboard only: stage of the live path → {p50, p99} ms over the point (else empty)
+     */
+    record Result(int round, String system, WsLoad.Point point, Map<String, Double> hops, Map<String, double[]> stages) {
 
         double hop(String name) {
             return hops.getOrDefault(name, Double.NaN);
@@ -65,8 +68,28 @@ final class WsReport {
         this.maxP99 = maxP99;
     }
 
-    void add(int round, String system, WsLoad.Point p, Map<String, Double> hops) {
-        results.add(new Result(round, system, p, hops));
+    void add(int round, String system, WsLoad.Point p, Map<String, Double> hops, Map<String, double[]> stages) {
+        results.add(new Result(round, system, p, hops, stages));
+    }
+
+    /** The live path's stages in the order an event meets them, with what each one times. */
+    static final List<String> STAGES = List.of("gateway.frame", "gateway.publish", "delivery.queue", "delivery.commit", "delivery.notify",
+            "delivery.handoff", "delivery.read", "gateway.upstream", "gateway.write");
+    private static final Map<String, String> STAGE_MEANING = Map.of(
+            "gateway.frame", "gateway: a `publish` frame read → forwarded to delivery (WebSocket publishers only)",
+            "gateway.publish", "gateway: publish forwarded to delivery → its answer (committed)",
+            "delivery.queue", "delivery: accepted → taken into a group commit",
+            "delivery.commit", "delivery: the group's transaction → committed",
+            "delivery.notify", "delivery: committed → its NOTIFY heard on the LISTEN connection",
+            "delivery.handoff", "delivery: committed → the stream took the events from the commit (no read)",
+            "delivery.read", "delivery: NOTIFY heard → the stream has read the new rows (when it did not take them from the commit)",
+            "gateway.upstream", "gateway: accepted by delivery → the line arrives at the gateway (covers the four above and the stream write)",
+            "gateway.write", "gateway: the line arrives → written to a socket (each of the subscribers)");
+
+    /** Median over the rounds of one stage's p50 (index 0) or p99 (1) at a rate. */
+    private double stage(String stage, int rate, int index) {
+        return median(results.stream().filter(r -> r.point().rate() == rate && r.stages().containsKey(stage))
+                .mapToDouble(r -> r.stages().get(stage)[index]).toArray());
     }
 
     boolean passes(WsLoad.Point p) {
@@ -239,6 +262,27 @@ final class WsReport {
             md.append('\n');
         }
 
+        if (results.stream().anyMatch(r -> !r.stages().isEmpty())) {
+            md.append("**Where Switchboard's time goes** (p50 / p99 ms per stage, medians over the rounds; the platform's "
+                    + "`switchboard.live.stage` histograms scraped before and after each window, interpolated inside fixed buckets):\n\n");
+            md.append("| stage | what it times |");
+            rates.forEach(rate -> md.append(' ').append(rate).append("/s |"));
+            md.append("\n|---|---|");
+            rates.forEach(rate -> md.append("---:|"));
+            md.append('\n');
+            for (String stage : STAGES) {
+                md.append("| `").append(stage).append("` | ").append(STAGE_MEANING.get(stage)).append(" |");
+                rates.forEach(rate -> md.append(' ').append(ms(stage(stage, rate, 0))).append(" / ").append(ms(stage(stage, rate, 1))).append(" |"));
+                md.append('\n');
+            }
+            md.append("| client send | the load client: due time → its `publish` frame flushed (WebSocket publishers only) |");
+            rates.forEach(rate -> md.append(' ').append(ms(median("switchboard", rate, p -> sent(p, 50)))).append(" / ")
+                    .append(ms(median("switchboard", rate, p -> sent(p, 99)))).append(" |"));
+            md.append("\n| end to end | the load client: due time → received |");
+            rates.forEach(rate -> md.append(' ').append(ms(median("switchboard", rate, p -> p.millis(50)))).append(" / ")
+                    .append(ms(median("switchboard", rate, p -> p.millis(99)))).append(" |"));
+            md.append("\n\n");
+        }
         md.append("<details><summary>Every point of every round</summary>\n\n");
         md.append("For Switchboard also: publish ack = due time → the publish's 201 (committed); ack→delivery = that reply → each "
                 + "delivery of the message (0 when the delivery came first), i.e. the fan-out part; gateway POST / delivery POST = mean server time of the publish "
@@ -275,6 +319,10 @@ final class WsReport {
             md.append(note).append("\n\n");
         }
         return md.toString();
+    }
+
+    private static double sent(WsLoad.Point p, double percentile) {
+        return p.sends().getTotalCount() == 0 ? Double.NaN : p.sends().getValueAtPercentile(percentile) / 1000.0;
     }
 
     private static double ack(WsLoad.Point p, double percentile) {

@@ -415,6 +415,28 @@ abstract class WsSystem implements AutoCloseable {
             return timers;
         }
 
+        /**
+         * The live path's stage histograms ({@code switchboard.live.stage}): the gateway's stages
+         * from the gateway, delivery-service's from delivery-service.
+         */
+        Map<String, java.util.TreeMap<Double, Double>> liveStages() {
+            Api api = new Api(platform);
+            Map<String, java.util.TreeMap<Double, Double>> stages = new LinkedHashMap<>();
+            api.buckets(platform.gateway(), LIVE_STAGES, "stage").forEach((stage, b) -> {
+                if (stage.startsWith("gateway.")) {
+                    stages.put(stage, b);
+                }
+            });
+            api.buckets(platform.delivery(), LIVE_STAGES, "stage").forEach((stage, b) -> {
+                if (stage.startsWith("delivery.")) {
+                    stages.put(stage, b);
+                }
+            });
+            return stages;
+        }
+
+        static final String LIVE_STAGES = "switchboard_live_stage_seconds";
+
         /** How the publisher publishes, for the report. */
         String publishing() {
             return restPublish
