@@ -4,6 +4,7 @@ import dev.switchboard.contracts.names.TopicNames;
 import dev.switchboard.contracts.registry.ResolvedTopic;
 import dev.switchboard.delivery.config.DeliveryProperties;
 import dev.switchboard.delivery.stream.HeadNotifier;
+import dev.switchboard.delivery.stream.Stopping;
 import dev.switchboard.delivery.topic.TopicLookup;
 import dev.switchboard.platform.problem.SwitchboardException;
 import io.r2dbc.spi.Readable;
@@ -55,9 +56,11 @@ public class ConsumerGroups {
     private final DeadLetters deadLetters;
     private final GroupMetrics metrics;
     private final LeaseStatements statements;
+    private final Stopping stopping;
 
     ConsumerGroups(DatabaseClient db, TransactionalOperator tx, TopicLookup topics, HeadNotifier notifier,
-                   DeliveryProperties properties, DeadLetters deadLetters, GroupMetrics metrics, LeaseStatements statements) {
+                   DeliveryProperties properties, DeadLetters deadLetters, GroupMetrics metrics, LeaseStatements statements,
+                   Stopping stopping) {
         this.db = db;
         this.tx = tx;
         this.topics = topics;
@@ -66,6 +69,7 @@ public class ConsumerGroups {
         this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.statements = statements;
+        this.stopping = stopping;
     }
 
     /**
@@ -127,7 +131,9 @@ public class ConsumerGroups {
                                     Flux.interval(recheck))
                             .onBackpressureLatest()
                             // Ends the waiting, never a poll under way: a lease taken is always answered.
-                            .takeUntilOther(Mono.delay(options.longPoll()));
+                            .takeUntilOther(Mono.delay(options.longPoll()))
+                            // An instance that stops answers its waiting polls at once (with nothing).
+                            .takeUntilOther(stopping.signal());
                 }
                 return wakeups
                         .concatMap(w -> ordered

@@ -31,10 +31,12 @@ public class LogStreams {
     private final MeterRegistry meters;
     private final LivePath live;
     private final LocalCommits local;
+    private final Stopping stopping;
 
     LogStreams(EventReader reader, HeadNotifier notifier, DeliveryProperties properties, MeterRegistry meters, LivePath live,
-               LocalCommits local) {
+               LocalCommits local, Stopping stopping) {
         this.reader = reader;
+        this.stopping = stopping;
         this.live = live;
         this.local = local;
         this.notifier = notifier;
@@ -51,7 +53,7 @@ public class LogStreams {
         static final Wake READ = new Wake(0, null);
     }
 
-    /** One partition, from after {@code after}. */
+    /** One partition, from after {@code after}; it ends when this instance starts to stop. */
     public Flux<LogItem> partition(String tenant, String topic, int partition, long after) {
         return Flux.defer(() -> {
             AtomicLong cursor = new AtomicLong(after);
@@ -69,7 +71,7 @@ public class LogStreams {
             return wakeups.concatMap(wake -> wake.batch() != null
                     ? handOver(tenant, topic, partition, cursor, wake.batch())
                     : drain(tenant, topic, partition, cursor, wake.heardNanos()), 1);
-        });
+        }).takeUntilOther(stopping.signal());
     }
 
     /**

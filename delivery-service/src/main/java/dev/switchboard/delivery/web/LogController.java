@@ -7,6 +7,7 @@ import dev.switchboard.contracts.stream.StreamLine;
 import dev.switchboard.delivery.log.EventReader;
 import dev.switchboard.delivery.log.LogItem;
 import dev.switchboard.delivery.stream.LogStreams;
+import dev.switchboard.delivery.stream.Stopping;
 import dev.switchboard.delivery.topic.TopicLookup;
 import dev.switchboard.platform.problem.SwitchboardException;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -44,8 +45,10 @@ class LogController {
     private final TopicLookup topics;
     private final EventReader reader;
     private final LogStreams streams;
+    private final Stopping stopping;
 
-    LogController(TopicLookup topics, EventReader reader, LogStreams streams) {
+    LogController(TopicLookup topics, EventReader reader, LogStreams streams, Stopping stopping) {
+        this.stopping = stopping;
         this.topics = topics;
         this.reader = reader;
         this.streams = streams;
@@ -83,7 +86,9 @@ class LogController {
                     Flux<String> lines = Flux.concat(
                             Mono.just(new StreamLine.Position(start).format()),
                             Flux.merge(streams.topic(tenant, topic, start).map(item -> line(item).format()),
-                                    Flux.interval(HEARTBEAT, HEARTBEAT).onBackpressureDrop().map(t -> StreamLine.Heartbeat.INSTANCE.format())));
+                                    Flux.interval(HEARTBEAT, HEARTBEAT).onBackpressureDrop().map(t -> StreamLine.Heartbeat.INSTANCE.format()))
+                                    // The heartbeats never end by themselves: the stream ends when this instance stops.
+                                    .takeUntilOther(stopping.signal()));
                     return response.writeAndFlushWith(lines.map(line -> Mono.just(buffer(response, line))));
                 });
     }
