@@ -48,7 +48,8 @@ class DeadLetters {
                 .thenReturn(true)
                 .onErrorResume(e -> {
                     metrics.deadLetterFailed(tenant);
-                    log.warn("Could not dead-letter seq {} of partition {} for group {} (tenant {}); it stays pending and is tried again: {}",
+                    log.atWarn().addKeyValue("tenant", tenant)
+                            .log("Could not dead-letter seq {} of partition {} for group {} (tenant {}); it stays pending and is tried again: {}",
                             seq, partition, group, tenant, e.toString());
                     return Mono.just(false);
                 });

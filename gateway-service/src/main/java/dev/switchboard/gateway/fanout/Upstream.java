@@ -103,7 +103,8 @@ final class Upstream {
                 .retryWhen(Retry.backoff(RETRIES, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2))
                         .transientErrors(true)
                         .filter(Upstream::retryable)
-                        .doBeforeRetry(s -> log.info("upstream {}/{} failed ({}); reopening", key.tenant(), key.topic(),
+                        .doBeforeRetry(s -> log.atInfo().addKeyValue("tenant", key.tenant())
+                                .log("upstream {}/{} failed ({}); reopening", key.tenant(), key.topic(),
                                 s.failure().getMessage())))
                 .limitRate(256)
                 .subscribe(this::onLine, this::onError);
@@ -180,7 +181,8 @@ final class Upstream {
         String message = e instanceof SwitchboardException se && se.getBody().getDetail() != null
                 ? se.getBody().getDetail() : "The event log is unavailable; subscribe again shortly.";
         if (code == ErrorCode.UNAVAILABLE) {
-            log.warn("upstream {}/{} gave up: {}", key.tenant(), key.topic(), e.toString());
+            log.atWarn().addKeyValue("tenant", key.tenant())
+                    .log("upstream {}/{} gave up: {}", key.tenant(), key.topic(), e.toString());
         }
         failed.forEach(s -> s.fail(code, message));
     }

@@ -64,7 +64,8 @@ class RunOutbox {
         return publisher.publish(key.tenant(), topic, events, timeout)
                 .onErrorResume(DeliveryPublisher.Refused.class, e -> {
                     dropped.increment(events.size());
-                    log.warn("Dropped {} event(s) of run {} (tenant {}) for topic {}: {}", events.size(), key.run(),
+                    log.atWarn().addKeyValue("tenant", key.tenant())
+                            .log("Dropped {} event(s) of run {} (tenant {}) for topic {}: {}", events.size(), key.run(),
                             key.tenant(), topic, e.getMessage());
                     return Mono.empty();
                 });

@@ -129,7 +129,8 @@ class RunWorker implements SmartLifecycle {
         Disposable[] handle = new Disposable[1];
         handle[0] = attempt(leased)
                 .onErrorResume(e -> {
-                    log.warn("Step {} of run {} (tenant {}) could not be recorded; its lease will run out and it will be "
+                    log.atWarn().addKeyValue("tenant", leased.tenant())
+                            .log("Step {} of run {} (tenant {}) could not be recorded; its lease will run out and it will be "
                             + "taken over: {}", leased.step(), leased.run(), leased.tenant(), e.toString());
                     return Mono.empty();
                 })

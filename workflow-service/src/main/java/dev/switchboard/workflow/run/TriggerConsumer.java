@@ -108,7 +108,8 @@ class TriggerConsumer extends PeriodicWork {
                                 .onErrorResume(e -> {
                                     // Said once while it lasts, not at every poll.
                                     if (!e.toString().equals(problems.put(t.tenant() + "/" + t.name(), e.toString()))) {
-                                        log.warn("Trigger of pipeline {} (tenant {}) on {}: {}", t.name(), t.tenant(), t.topic(), e.toString());
+                                        log.atWarn().addKeyValue("tenant", t.tenant())
+                                                .log("Trigger of pipeline {} (tenant {}) on {}: {}", t.name(), t.tenant(), t.topic(), e.toString());
                                     }
                                     return Mono.empty();
                                 }), CONCURRENCY)
@@ -118,7 +119,8 @@ class TriggerConsumer extends PeriodicWork {
     private Mono<Void> consume(Pipelines.Triggered trigger) {
         if (trigger.topic().contains("*") || trigger.topic().contains(">")) {
             if (patternsLogged.add(trigger.tenant() + "/" + trigger.name())) {
-                log.warn("Pipeline {} (tenant {}) is triggered by the pattern {}: pattern triggers start no runs yet",
+                log.atWarn().addKeyValue("tenant", trigger.tenant())
+                        .log("Pipeline {} (tenant {}) is triggered by the pattern {}: pattern triggers start no runs yet",
                         trigger.name(), trigger.tenant(), trigger.topic());
             }
             return Mono.empty();
@@ -187,7 +189,8 @@ class TriggerConsumer extends PeriodicWork {
                 .retrieve().toBodilessEntity().then());
         Flux<Void> nack = Flux.fromIterable(nacks.values()).concatMap(n -> {
             String reason = n.get(0).getValue();
-            log.warn("Trigger event(s) of pipeline {} (tenant {}) start no run: {}", trigger.name(), trigger.tenant(), reason);
+            log.atWarn().addKeyValue("tenant", trigger.tenant())
+                    .log("Trigger event(s) of pipeline {} (tenant {}) start no run: {}", trigger.name(), trigger.tenant(), reason);
             return web.post().uri(path + "/nack", trigger.tenant(), trigger.topic(), group)
                     .bodyValue(Map.of("seqs", n.stream().map(e -> e.getKey().path("seq").asLong()).toList(),
                             "partition", n.get(0).getKey().path("partition").asInt(), "delayMs", NACK_DELAY.toMillis(),

@@ -81,7 +81,8 @@ class UnwatchedRuns extends PeriodicWork {
                             .then();
                 })
                 .onErrorResume(e -> {
-                    log.warn("Could not learn from the registry which output topics of tenant {} are watched; nothing is "
+                    log.atWarn().addKeyValue("tenant", tenant)
+                            .log("Could not learn from the registry which output topics of tenant {} are watched; nothing is "
                             + "cancelled for it until then: {}", tenant, e.toString());
                     return Mono.empty();
                 });
