@@ -1,5 +1,7 @@
 package dev.switchboard.workflow.run;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
@@ -61,6 +63,11 @@ class DeliveryPublisher {
     }
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    static final Duration KNOWN_TOPIC_TTL = Duration.ofSeconds(10);
+
+    /** Topics (tenant/topic) delivery-service said exist, for {@link #KNOWN_TOPIC_TTL}. */
+    private final Cache<String, Boolean> knownTopics = Caffeine.newBuilder().maximumSize(10_000)
+            .expireAfterWrite(KNOWN_TOPIC_TTL).build();
 
     private final WebClient web;
 
@@ -89,13 +96,22 @@ class DeliveryPublisher {
 
     /**
      * Whether the tenant has the topic (declared, or matching a declared pattern), asked as a read of
-     * one event. An unreachable delivery-service is an error, not a no.
+     * one event. An unreachable delivery-service is an error, not a no. A yes is remembered for
+     * {@link #KNOWN_TOPIC_TTL} (a trigger topic's events all ask about the same output topic); a no
+     * is asked again each time, so a topic declared meanwhile counts at once.
      */
     Mono<Boolean> topicExists(String tenant, String topic, Duration timeout) {
+        String key = tenant + '/' + topic;
+        if (knownTopics.getIfPresent(key) != null) {
+            return Mono.just(true);
+        }
         return web.get().uri("/internal/v1/tenants/{tenant}/topics/{topic}/events?limit=1", tenant, topic)
                 .exchangeToMono(response -> {
                     int status = response.statusCode().value();
                     if (status == 404 || response.statusCode().is2xxSuccessful()) {
+                        if (status != 404) {
+                            knownTopics.put(key, Boolean.TRUE);
+                        }
                         return response.releaseBody().thenReturn(status != 404);
                     }
                     return response.releaseBody().then(Mono.error(new IllegalStateException(

@@ -1,5 +1,7 @@
 package dev.switchboard.workflow.run;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.workflow.model.ModelProvider;
@@ -77,6 +79,8 @@ class StepExecutor {
         }
     }
 
+    /** Redaction patterns compiled once (each was validated when its pipeline was saved). */
+    private final Cache<String, Pattern> redactions = Caffeine.newBuilder().maximumSize(1_000).build();
     private final Pipelines pipelines;
     private final ModelProviders providers;
     private final DeliveryPublisher publisher;
@@ -265,7 +269,7 @@ class StepExecutor {
         if (op instanceof Op.Trim) {
             return Mono.just(StringNode.valueOf(Templates.text(value).strip()));
         } else if (op instanceof Op.Redact r) {
-            return Mono.just(StringNode.valueOf(Pattern.compile(r.pattern()).matcher(Templates.text(value))
+            return Mono.just(StringNode.valueOf(redactions.get(r.pattern(), Pattern::compile).matcher(Templates.text(value))
                     .replaceAll(Matcher.quoteReplacement(r.replacement()))));
         } else if (op instanceof Op.Json j) {
             return Mono.fromCallable(() -> {
