@@ -172,6 +172,56 @@ class EdgeAdmissionIntegrationTests {
         assertThat(deliveryThrottled("edgefast")).isZero();
     }
 
+    /**
+     * An HTTP/1.0 client (ab, old proxies) keeps a connection only when the response says so: the
+     * edge's refusal answers in the request's version with {@code Connection: keep-alive}, and the
+     * next request on the connection is answered (before, the client waited for a close that never came).
+     */
+    @Test
+    void anHttp10KeepAliveClientRefusedAtTheEdgeKeepsItsConnection() throws Exception {
+        TestPlatform.Key key = tenant("edgehttp10", 1, 1);
+        drain(key, "t.h");
+        double before = refusedAt("edgehttp10", "decoder");
+        String body = "{\"type\":\"t\"}";
+        String publish = "POST /v1/topics/t.h/events HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\nAuthorization: " + key.bearer()
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
+        String history = "GET /v1/topics/t.h/events?after=0&limit=1 HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: " + key.bearer()
+                + "\r\n\r\n";
+        java.net.URI uri = java.net.URI.create(platform.gatewayUrl(0));
+        try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+            socket.setSoTimeout(10_000);
+            java.io.InputStream in = socket.getInputStream();
+            socket.getOutputStream().write(publish.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String refusal = readResponse(in);
+            assertThat(refusal).startsWith("HTTP/1.0 429").containsIgnoringCase("connection: keep-alive")
+                    .contains("\"code\":\"rate_limited\"");
+            socket.getOutputStream().write(history.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            assertThat(readResponse(in)).as("the next request on the same connection").startsWith("HTTP/1.0 200");
+        }
+        assertThat(refusedAt("edgehttp10", "decoder")).isEqualTo(before + 1);
+    }
+
+    /** One HTTP response with a Content-Length body, read from {@code in}. */
+    private static String readResponse(java.io.InputStream in) throws java.io.IOException {
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        int length = -1;
+        int headerEnd = -1;
+        while (headerEnd < 0 || got.size() < headerEnd + length) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            got.write(b);
+            String text = got.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+            if (headerEnd < 0 && text.endsWith("\r\n\r\n")) {
+                headerEnd = text.length();
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
+                length = m.find() ? Integer.parseInt(m.group(1)) : 0;
+            }
+        }
+        return got.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Test
     void aPublishFrameOverTheQuotaGetsSlowDownThenRateLimitedFromTheEdge() {
         String secret = platform.createTenant("edgews");

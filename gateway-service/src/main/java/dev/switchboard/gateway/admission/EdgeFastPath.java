@@ -114,12 +114,15 @@ public final class EdgeFastPath extends ChannelDuplexHandler {
                 + ErrorCode.RATE_LIMITED.title() + "\",\"status\":429,\"detail\":\"" + refusal.detail() + "\",\"code\":\""
                 + ErrorCode.RATE_LIMITED.code() + "\",\"retryAfterMs\":" + retryMs + "}").getBytes(StandardCharsets.UTF_8);
         ByteBuf content = ctx.alloc().buffer(body.length).writeBytes(body);
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.TOO_MANY_REQUESTS, content);
+        // In the request's own version: an HTTP/1.0 client keeps the connection only when told to in so many words.
+        HttpVersion version = request.protocolVersion().equals(HttpVersion.HTTP_1_0) ? HttpVersion.HTTP_1_0 : HttpVersion.HTTP_1_1;
+        FullHttpResponse response = new DefaultFullHttpResponse(version, HttpResponseStatus.TOO_MANY_REQUESTS, content);
         response.headers()
                 .set(HttpHeaderNames.CONTENT_TYPE, Headers.PROBLEM_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
                 .set(Headers.RETRY_AFTER, Long.toString((retryMs + 999) / 1000));
         boolean keepAlive = HttpUtil.isKeepAlive(request);
+        HttpUtil.setKeepAlive(response, keepAlive);
         if (!keepAlive) {
             ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
             return;
