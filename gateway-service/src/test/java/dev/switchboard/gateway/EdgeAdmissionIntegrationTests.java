@@ -329,7 +329,9 @@ class EdgeAdmissionIntegrationTests {
      */
     @Test
     void aTenantFloodingAtTenTimesItsQuotaNeitherThrottlesNorLosesAnotherTenantsEvents() {
-        int quota = 50;
+        // Low beside what even a loaded machine answers (a run answered only 236 requests in the 4 s,
+        // short of the 300 that prove a 50/s flood went past its quota): the flood must go past it.
+        int quota = 10;
         TestPlatform.Key flood = tenant("edgeflood", quota, quota);
         String quietSecret = platform.createTenant("edgequiet");
         platform.declareTopic("edgequiet", "t.*", Map.of());
@@ -342,8 +344,8 @@ class EdgeAdmissionIntegrationTests {
         AtomicInteger floodOther = new AtomicInteger();
         try (WsClient ws = WsClient.open(platform.gatewayUrl(1)).connect(WsClient.jwt(quietSecret, "edgequiet", List.of("t.*")))) {
             ws.subscribe("t.quiet", null);
-            // A: 10 × 50/s, open loop (a tick is skipped, not queued, when 32 requests are already out).
-            Mono<Void> floodRun = Flux.interval(Duration.ofMillis(2)).take(duration).onBackpressureDrop()
+            // A: 10 × 10/s, open loop (a tick is skipped, not queued, when 32 requests are already out).
+            Mono<Void> floodRun = Flux.interval(Duration.ofMillis(10)).take(duration).onBackpressureDrop()
                     .flatMap(i -> client.post().uri("/v1/topics/t.flood/events").header("Authorization", flood.bearer())
                             .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"t\"}")
                             .exchangeToMono(r -> r.releaseBody().thenReturn(r.statusCode().value()))
@@ -364,7 +366,7 @@ class EdgeAdmissionIntegrationTests {
             assertThat(eventSeqs(frames)).containsExactlyElementsOf(TestPlatform.seqsAfter(0, quietStatuses.size()));
         }
         assertThat(floodOther.get()).as("flood requests neither 201 nor 429").isZero();
-        // Its quota through and no more: 50/s for the run plus a burst of 50, within 10 %. How far past
+        // Its quota through and no more: 10/s for the run plus a burst of 10, within 10 %. How far past
         // it the flood got depends on the machine (32 requests out at a time): it must have gone past.
         long allowed = (long) quota * duration.toSeconds() + quota;
         assertThat(floodAccepted.get() + floodRefused.get()).as("flood requests answered").isGreaterThan((int) (allowed * 1.2));
