@@ -28,7 +28,8 @@ import static org.awaitility.Awaitility.await;
  * With {@code SWITCHBOARD_OTLP_ENDPOINT} set, one publish is one trace across the services: the
  * gateway's span for the client's request, delivery's span for the gateway's call (the W3C
  * {@code traceparent} carried over real HTTP between them), and the stored event's own
- * {@code traceparent}, which names the same trace for every later read and delivery of it. The
+ * {@code traceparent}, which names the same trace for every later read and delivery of it, and the
+ * gateway's span for handing it to the sockets. The
  * spans are read from what the services really export over OTLP/HTTP, by a fake collector.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
@@ -40,6 +41,7 @@ class TracingIntegrationTests {
     static final List<Exported> spans = new CopyOnWriteArrayList<>();
     static HttpServer collector;
     static TestPlatform platform;
+    static String clientSecret;
 
     @BeforeAll
     static void start() throws Exception {
@@ -64,7 +66,7 @@ class TracingIntegrationTests {
         String endpoint = "--switchboard.tracing.otlp-endpoint=http://127.0.0.1:" + collector.getAddress().getPort() + "/v1/traces";
         String quickly = "--management.opentelemetry.tracing.export.schedule-delay=100ms";
         platform = TestPlatform.start(1, List.of(endpoint, quickly), List.of(endpoint, quickly), endpoint, quickly);
-        platform.createTenant("traced");
+        clientSecret = platform.createTenant("traced");
         platform.declareTopic("traced", "orders", Map.of());
         platform.declareTopic("traced", "questions", Map.of());
         platform.declareTopic("traced", "answers", Map.of());
@@ -112,6 +114,35 @@ class TracingIntegrationTests {
         // The read is a trace of its own: tracing follows requests, the event keeps the publish's.
         assertThat(spans.stream().filter(s -> s.service().equals("gateway-service") && s.kind() == Span.SpanKind.SPAN_KIND_SERVER)
                 .map(Exported::traceId).distinct().count()).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void anEventsDeliveryToSocketsIsASpanOfItsPublishsTrace() {
+        TestPlatform.Key key = platform.createKey("traced", "publish", "subscribe");
+        String token = WsClient.jwt(clientSecret, "traced", List.of("orders"));
+        try (WsClient first = WsClient.open(platform.gatewayUrl(0)).connect(token);
+             WsClient second = WsClient.open(platform.gatewayUrl(0)).connect(token)) {
+            first.subscribe("orders", null);
+            second.subscribe("orders", null);
+            platform.gatewayClient(0).post().uri("/v1/topics/orders/events").header("Authorization", key.bearer())
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"id\":\"o-ws\",\"type\":\"order.created\",\"data\":{}}")
+                    .exchange().expectStatus().isCreated().expectBody().returnResult();
+            JsonNode event = first.nextOp("event").path("event");
+            assertThat(event.path("id").asString()).isEqualTo("o-ws");
+            assertThat(second.nextOp("event").path("event").path("id").asString()).isEqualTo("o-ws");
+            String traceId = event.path("traceparent").asString().substring(3, 35);
+            await("the socket delivery's span").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                    .until(() -> spans.stream().anyMatch(s -> s.traceId().equals(traceId) && s.name().equals("deliver to sockets")));
+            assertThat(spans.stream().filter(s -> s.traceId().equals(traceId) && s.name().equals("deliver to sockets")).toList())
+                    .as("one span for both sockets, in the publish's trace: %s", spans)
+                    .singleElement()
+                    .satisfies(s -> {
+                        assertThat(s.service()).isEqualTo("gateway-service");
+                        assertThat(s.kind()).isEqualTo(Span.SpanKind.SPAN_KIND_CONSUMER);
+                    });
+            assertThat(spans).as("the publish's own spans in the same trace")
+                    .anyMatch(s -> s.traceId().equals(traceId) && s.service().equals("delivery-service"));
+        }
     }
 
     @Test

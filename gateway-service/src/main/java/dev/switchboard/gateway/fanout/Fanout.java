@@ -43,9 +43,11 @@ public class Fanout implements DisposableBean {
     private final WebSocketProperties properties;
     private final Scheduler timers = Schedulers.parallel();
     private final LongConsumer liveWrites;
+    private final SocketDeliveryTracing tracing;
 
-    Fanout(DeliveryClient delivery, WebSocketProperties properties, MeterRegistry meters) {
+    Fanout(DeliveryClient delivery, WebSocketProperties properties, MeterRegistry meters, SocketDeliveryTracing tracing) {
         this.delivery = delivery;
+        this.tracing = tracing;
         this.properties = properties;
         meters.gauge("switchboard.gateway.ws.upstreams", upstreams, Map::size);
         Timer written = delivery.stages().stage(STAGE_WRITE);
@@ -54,6 +56,10 @@ public class Fanout implements DisposableBean {
 
     /** Live-path stage: an event's line arrived from delivery until it is written to a socket (each socket). */
     public static final String STAGE_WRITE = "gateway.write";
+
+    SocketDeliveryTracing tracing() {
+        return tracing;
+    }
 
     /** For each socket's {@link Outbound}: times the socket stage of each live event it writes. */
     public LongConsumer liveWrites() {

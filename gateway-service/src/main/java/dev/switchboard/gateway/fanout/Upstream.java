@@ -128,6 +128,8 @@ final class Upstream {
                 owner.delivery().stages().sinceWallClock(STAGE_UPSTREAM, accepted);
             }
             OutFrame frame = OutFrame.live(FrameCodec.event(key.topic(), e.envelope()), key.topic(), e.partition(), e.seq(), arrived);
+            io.micrometer.tracing.Span span = owner.tracing().start(e.envelope(), key);
+            int sockets = 0;
             try {
                 synchronized (this) {
                     Long last = positions == null ? null : positions.get(e.partition());
@@ -138,10 +140,12 @@ final class Upstream {
                     for (TopicSubscription s : subscribers) {
                         s.onLive(frame, positions);
                     }
+                    sockets = subscribers.size();
                 }
             } finally {
                 // Every queue that took the frame holds a reference of its own.
                 frame.release();
+                SocketDeliveryTracing.end(span, sockets);
             }
         } else if (line instanceof StreamLine.Position p) {
             List<TopicSubscription> replays = new ArrayList<>();
