@@ -60,14 +60,8 @@ public class SocketDeliveryTracing {
         }
     }
 
-    /** The envelope's top-level {@code traceparent}: it is written before {@code data}, so the first match is it. */
+    /** The envelope's top-level {@code traceparent}. */
     static String traceparent(String envelope) {
-        int at = envelope.indexOf(TRACEPARENT_FIELD);
-        if (at < 0) {
-            return null;
-        }
-        int from = at + TRACEPARENT_FIELD.length();
-        int to = envelope.indexOf('"', from);
-        return to < 0 ? null : envelope.substring(from, to);
+        return Upstream.attribute(envelope, TRACEPARENT_FIELD);
     }
 }

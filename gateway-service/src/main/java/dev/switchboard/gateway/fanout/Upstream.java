@@ -227,17 +227,27 @@ final class Upstream {
      * which a quote is always escaped, and {@code data} comes after it.
      */
     static Instant acceptedAt(String envelope) {
-        int at = envelope.indexOf(TIME_FIELD);
-        if (at < 0) {
-            return null;
-        }
-        int from = at + TIME_FIELD.length();
-        int to = envelope.indexOf('"', from);
+        String time = attribute(envelope, TIME_FIELD);
         try {
-            return to < 0 ? null : Instant.parse(envelope.substring(from, to));
+            return time == null ? null : Instant.parse(time);
         } catch (DateTimeParseException ex) {
             return null;
         }
+    }
+
+    /**
+     * A top-level string attribute of an envelope as delivery renders it ({@code marker} is
+     * {@code "name":"}): its attributes come before {@code data}, and inside a string a quote is
+     * escaped, so the first match is the attribute. Null when absent.
+     */
+    static String attribute(String envelope, String marker) {
+        int at = envelope.indexOf(marker);
+        if (at < 0) {
+            return null;
+        }
+        int from = at + marker.length();
+        int to = envelope.indexOf('"', from);
+        return to < 0 ? null : envelope.substring(from, to);
     }
 
     private static boolean retryable(Throwable e) {
