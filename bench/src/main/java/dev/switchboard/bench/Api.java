@@ -133,6 +133,27 @@ final class Api {
         }
     }
 
+    static final String LIVE_STAGES = "switchboard_live_stage_seconds";
+
+    /**
+     * The live path's stage histograms ({@code switchboard.live.stage}): the gateway's stages
+     * from the gateway, delivery-service's from delivery-service.
+     */
+    Map<String, TreeMap<Double, Double>> liveStages() {
+        Map<String, TreeMap<Double, Double>> stages = new java.util.LinkedHashMap<>();
+        buckets(platform.gateway(), LIVE_STAGES, "stage").forEach((stage, b) -> {
+            if (stage.startsWith("gateway.")) {
+                stages.put(stage, b);
+            }
+        });
+        buckets(platform.delivery(), LIVE_STAGES, "stage").forEach((stage, b) -> {
+            if (stage.startsWith("delivery.")) {
+                stages.put(stage, b);
+            }
+        });
+        return stages;
+    }
+
     /**
      * The cumulative buckets of one histogram of a service's /actuator/prometheus, per value of
      * {@code label}: label value → (upper bound in seconds → count). Empty when it cannot be read.

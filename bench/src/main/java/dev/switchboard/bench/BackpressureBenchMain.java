@@ -167,8 +167,9 @@ public final class BackpressureBenchMain {
             this.platform = platform;
         }
 
+        /** One phase's figures; {@code stages}: p50 and p99 (ms) of each live-path stage over the phase. */
         record Phase(String name, Latency latency, long sent, long received, long refused, long floodSent, long floodAccepted,
-                     long floodRefused, long floodOther) {
+                     long floodRefused, long floodOther, Map<String, double[]> stages) {
         }
 
         void run() throws Exception {
@@ -234,6 +235,8 @@ public final class BackpressureBenchMain {
             Latency latency = new Latency();
             current[0] = latency;
             long receivedBefore = receivedTotal.get();
+            Api api = new Api(platform);
+            Map<String, java.util.TreeMap<Double, Double>> stagesBefore = api.liveStages();
             AtomicLong refused = new AtomicLong();
             AtomicLong floodAccepted = new AtomicLong();
             AtomicLong floodRefused = new AtomicLong();
@@ -287,8 +290,11 @@ public final class BackpressureBenchMain {
             while (receivedTotal.get() - receivedBefore + refused.get() < sent && System.nanoTime() < drain) {
                 Thread.sleep(20);
             }
+            Map<String, double[]> stages = new java.util.LinkedHashMap<>();
+            api.liveStages().forEach((stage, after) -> stages.put(stage, new double[]{
+                    Api.percentileMillis(stagesBefore.get(stage), after, 50), Api.percentileMillis(stagesBefore.get(stage), after, 99)}));
             Phase p = new Phase(name, latency, sent, receivedTotal.get() - receivedBefore, refused.get(), floodSent,
-                    floodAccepted.get(), floodRefused.get(), floodOther.get());
+                    floodAccepted.get(), floodRefused.get(), floodOther.get(), stages);
             System.out.printf(Locale.ROOT, "[neighbour] %s: B sent %d, received %d, refused %d, p50 %s p99 %s; A sent %d, accepted %d, refused %d%n",
                     name, p.sent, p.received, p.refused, ms(latency.millis(50)), ms(latency.millis(99)), p.floodSent, p.floodAccepted,
                     p.floodRefused);
@@ -312,6 +318,22 @@ public final class BackpressureBenchMain {
                     bench.say(String.format(Locale.ROOT, "| %s | %d | %d | %d | %s | %s | %s | %d | %d | %d | %d |", p.name, p.sent,
                             p.received, p.refused, ms(p.latency.millis(50)), ms(p.latency.millis(99)), ms(p.latency.maxMillis()),
                             p.floodSent, p.floodAccepted, p.floodRefused, p.floodOther));
+                }
+            }
+            bench.say("");
+            bench.say("Where B's time goes, per phase: p50 / p99 (ms) of each live-path stage (`switchboard.live.stage`, all"
+                    + " tenants' events together, scraped before and after each phase):");
+            bench.say("");
+            bench.say("| phase | " + String.join(" | ", WsReport.STAGES) + " |");
+            bench.say("|---|" + "---:|".repeat(WsReport.STAGES.size()));
+            for (List<Phase> set : List.of(cold, warm)) {
+                for (Phase p : set) {
+                    StringBuilder row = new StringBuilder("| " + p.name + " |");
+                    for (String stage : WsReport.STAGES) {
+                        double[] v = p.stages.get(stage);
+                        row.append(v == null ? " – |" : " " + WsReport.ms(v[0]) + " / " + WsReport.ms(v[1]) + " |");
+                    }
+                    bench.say(row.toString());
                 }
             }
             double ratio = warm.get(2).latency.millis(99) / warm.get(0).latency.millis(99);

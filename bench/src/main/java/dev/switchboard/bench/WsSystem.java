@@ -420,22 +420,8 @@ abstract class WsSystem implements AutoCloseable {
          * from the gateway, delivery-service's from delivery-service.
          */
         Map<String, java.util.TreeMap<Double, Double>> liveStages() {
-            Api api = new Api(platform);
-            Map<String, java.util.TreeMap<Double, Double>> stages = new LinkedHashMap<>();
-            api.buckets(platform.gateway(), LIVE_STAGES, "stage").forEach((stage, b) -> {
-                if (stage.startsWith("gateway.")) {
-                    stages.put(stage, b);
-                }
-            });
-            api.buckets(platform.delivery(), LIVE_STAGES, "stage").forEach((stage, b) -> {
-                if (stage.startsWith("delivery.")) {
-                    stages.put(stage, b);
-                }
-            });
-            return stages;
+            return new Api(platform).liveStages();
         }
-
-        static final String LIVE_STAGES = "switchboard_live_stage_seconds";
 
         /** How the publisher publishes, for the report. */
         String publishing() {
