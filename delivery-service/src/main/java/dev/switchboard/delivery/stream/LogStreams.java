@@ -31,12 +31,10 @@ public class LogStreams {
     private final MeterRegistry meters;
     private final LivePath live;
     private final LocalCommits local;
-    private final Stopping stopping;
 
     LogStreams(EventReader reader, HeadNotifier notifier, DeliveryProperties properties, MeterRegistry meters, LivePath live,
-               LocalCommits local, Stopping stopping) {
+               LocalCommits local) {
         this.reader = reader;
-        this.stopping = stopping;
         this.live = live;
         this.local = local;
         this.notifier = notifier;
@@ -53,7 +51,7 @@ public class LogStreams {
         static final Wake READ = new Wake(0, null);
     }
 
-    /** One partition, from after {@code after}; it ends when this instance starts to stop. */
+    /** One partition, from after {@code after}. */
     public Flux<LogItem> partition(String tenant, String topic, int partition, long after) {
         return Flux.defer(() -> {
             AtomicLong cursor = new AtomicLong(after);
@@ -71,7 +69,7 @@ public class LogStreams {
             return wakeups.concatMap(wake -> wake.batch() != null
                     ? handOver(tenant, topic, partition, cursor, wake.batch())
                     : drain(tenant, topic, partition, cursor, wake.heardNanos()), 1);
-        }).takeUntilOther(stopping.signal());
+        });
     }
 
     /**
