@@ -4,6 +4,7 @@ import dev.switchboard.platform.lifecycle.PeriodicWork;
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.registry.TopicSettings;
 import dev.switchboard.delivery.config.DeliveryProperties;
+import dev.switchboard.delivery.durable.StreamStore;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.delivery.topic.TopicLookup;
 import io.micrometer.core.instrument.Counter;
@@ -52,6 +53,7 @@ public class RetentionJob extends PeriodicWork {
 
     private final DatabaseClient db;
     private final TopicLookup topics;
+    private final StreamStore streams;
     private final DeliveryProperties properties;
     private final Counter removed;
     private final MultiGauge retained;
@@ -61,10 +63,11 @@ public class RetentionJob extends PeriodicWork {
     /** PostgreSQL's count of rows ever inserted into dedup at the previous sweep; -1 before the first. */
     private final AtomicLong dedupInserted = new AtomicLong(-1);
 
-    RetentionJob(DatabaseClient db, TopicLookup topics, DeliveryProperties properties, MeterRegistry meters) {
+    RetentionJob(DatabaseClient db, TopicLookup topics, StreamStore streams, DeliveryProperties properties, MeterRegistry meters) {
         super(properties.retentionInterval(), properties.retentionInterval());
         this.db = db;
         this.topics = topics;
+        this.streams = streams;
         this.properties = properties;
         this.removed = Counter.builder("switchboard.delivery.retention.removed")
                 .description("Events removed by retention or expiry").register(meters);
@@ -107,6 +110,10 @@ public class RetentionJob extends PeriodicWork {
     }
 
     private Mono<Duration> retentionOf(PartitionRow p) {
+        if (StreamStore.isStreamKey(p.topic())) {
+            // A Durable Stream keeps everything while it lives; once it is gone (deleted, expired, made anew) its rows all go.
+            return streams.isGone(p.tenant(), p.topic()).flatMap(gone -> gone ? Mono.just(Duration.ZERO) : Mono.empty());
+        }
         return topics.resolve(p.tenant(), p.topic())
                 .map(t -> t.settings().retention())
                 .onErrorResume(e -> e instanceof SwitchboardException s && s.code() == ErrorCode.TOPIC_NOT_FOUND,

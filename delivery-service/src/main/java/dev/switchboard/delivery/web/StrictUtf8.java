@@ -16,12 +16,12 @@ import java.nio.charset.StandardCharsets;
  * they are refused instead. The body is stored as sent, so it is checked as sent, in slices
  * through a small buffer rather than decoded whole.
  */
-final class StrictUtf8 {
+public final class StrictUtf8 {
 
     private StrictUtf8() {
     }
 
-    static void require(byte[] bytes) {
+    public static void require(byte[] bytes) {
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);

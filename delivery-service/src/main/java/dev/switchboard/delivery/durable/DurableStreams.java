@@ -1,0 +1,339 @@
+package dev.switchboard.delivery.durable;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.registry.TenantQuotas;
+import dev.switchboard.delivery.limit.PublishLimiter;
+import dev.switchboard.platform.problem.SwitchboardException;
+import dev.switchboard.registryclient.RegistryClient;
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * Durable Streams on the log: create (and fork), append, close, delete, and which stream a path
+ * names. Every change is one transaction that locks the stream's row first, so appends to one
+ * stream — with the {@code Stream-Seq} and producer checks that go with them ({@code PROTOCOL.md}
+ * §5.2.1) — are serialised across every delivery instance, and a producer's state commits with the
+ * data it admits: a retry after a crash is never appended twice. Appends take the tenant's publish
+ * tokens as events do, one per message, and a message is at most the tenant's {@code maxPayloadBytes}.
+ *
+ * <p>A fork copies the rows it shares with its source into its own log, with their seqs, so its
+ * offsets are its source's up to the fork point and its own after it, and nothing a source does
+ * later (appends, closing, deletion, expiry) reaches it. Copying costs the rows once, at the fork.
+ */
+@Service
+class DurableStreams {
+
+    private final StreamStore store;
+    private final TransactionalOperator tx;
+    private final JsonMapper json;
+    private final RegistryClient registry;
+    private final PublishLimiter limiter;
+
+    DurableStreams(StreamStore store, TransactionalOperator tx, JsonMapper json, RegistryClient registry, PublishLimiter limiter) {
+        this.store = store;
+        this.tx = tx;
+        this.json = json;
+        this.registry = registry;
+        this.limiter = limiter;
+    }
+
+    /** An idempotent producer's headers on an append. */
+    record ProducerClaim(String id, long epoch, long seq) {
+    }
+
+    /** What an append asks for besides its body; {@code contentType} null when not sent. */
+    record AppendRequest(String contentType, String writerSeq, ProducerClaim producer, boolean close) {
+    }
+
+    /**
+     * @param created   false: the stream existed with this configuration (idempotent {@code 200})
+     * @param duplicate the producer had already appended this seq: nothing was appended ({@code 204})
+     * @param producer  the producer's state to echo, or null
+     * @param appended  an append that added messages (not a close alone, not a duplicate)
+     */
+    record Outcome(StreamRow stream, boolean created, boolean duplicate, ProducerClaim producer, boolean appended) {
+        Outcome(StreamRow stream, boolean created, boolean duplicate, ProducerClaim producer) {
+            this(stream, created, duplicate, producer, false);
+        }
+    }
+
+    /**
+     * The live stream at {@code path}. Fails with 404 when there is none (never made, deleted,
+     * expired), 410 when it was deleted while forks of it live.
+     */
+    Mono<StreamRow> live(String tenant, String path) {
+        Instant now = Instant.now();
+        return store.find(tenant, path)
+                .switchIfEmpty(Mono.error(DurableStreams::noSuchStream))
+                .flatMap(row -> check(tenant, row, now));
+    }
+
+    private Mono<StreamRow> check(String tenant, StreamRow row, Instant now) {
+        if (row.live(now)) {
+            return Mono.just(row);
+        }
+        if (row.state() == StreamRow.State.SOFT_DELETED) {
+            return store.referenced(tenant, row.logKey(), now).flatMap(held -> held ? Mono.error(gone())
+                    : store.release(tenant, row.logKey()).then(Mono.error(noSuchStream())));
+        }
+        return Mono.error(noSuchStream());
+    }
+
+    /** Renews a read stream's TTL (reads keep a stream with a TTL alive; HEAD does not). */
+    Mono<Void> touch(String tenant, StreamRow row) {
+        return store.touch(tenant, row, Instant.now());
+    }
+
+    Mono<Outcome> create(String tenant, String path, StreamConfig config, byte[] body) {
+        return quotas(tenant).flatMap(quotas -> tx.transactional(store.insertPlaceholder(tenant, path)
+                .then(store.lock(tenant, path))
+                .flatMap(existing -> {
+                    Instant now = Instant.now();
+                    if (existing.live(now)) {
+                        if (!config.matches(existing)) {
+                            return Mono.error(SwitchboardException.conflict(
+                                    "A stream exists at this path with another configuration (content type, TTL, expiry, closed or fork)."));
+                        }
+                        return Mono.just(new Outcome(existing, false, false, null));
+                    }
+                    Mono<Boolean> held = existing.state() == StreamRow.State.SOFT_DELETED
+                            ? store.referenced(tenant, existing.logKey(), now) : Mono.just(false);
+                    return held.flatMap(h -> h
+                            ? Mono.error(SwitchboardException.conflict("The stream at this path was deleted and its forks still live."))
+                            : source(tenant, config, now).flatMap(source -> make(tenant, path, config, body, quotas, existing, source, now)));
+                })));
+    }
+
+    private Mono<Outcome> make(String tenant, String path, StreamConfig config, byte[] body, TenantQuotas quotas, StreamRow previous,
+                               Source source, Instant now) {
+        StreamRow from = source.row();
+        String contentType = config.contentType() != null ? config.contentType() : from != null ? from.contentType() : StreamContent.DEFAULT_TYPE;
+        if (from != null && !StreamContent.essence(contentType).equals(StreamContent.essence(from.contentType()))) {
+            return Mono.error(SwitchboardException.conflict("A fork has its source's content type, " + from.contentType() + "."));
+        }
+        boolean jsonMode = StreamContent.isJson(contentType);
+        List<String> messages = StreamContent.messages(json, jsonMode, body, true);
+        requireSizes(messages, quotas, jsonMode);
+        // A fork asking for no expiry of its own has its source's: a fresh TTL window, or the same end.
+        Long ttl = config.ttlSeconds();
+        Instant expiresAt = config.expiresAt();
+        if (from != null && ttl == null && expiresAt == null) {
+            ttl = from.ttlSeconds();
+            expiresAt = from.ttlSeconds() == null ? from.expiresAt() : null;
+        }
+        if (ttl != null) {
+            expiresAt = now.plusSeconds(ttl);
+        }
+        // A stream made again at a used path starts after its predecessor's seqs; a fork shares its source's.
+        long base = from == null ? previous.head() : from.baseSeq();
+        long head = from == null ? base : source.at();
+        StreamRow fresh = new StreamRow(path, StreamStore.newLogKey(), contentType, ttl, expiresAt, false, null, base, head,
+                config.forkedFrom(), from == null ? null : from.logKey(), from == null ? null : source.at(),
+                from == null ? null : config.subOffset(), StreamRow.State.LIVE);
+        if (!messages.isEmpty()) {
+            limiter.acquire(tenant, fresh.logKey(), quotas, null, messages.size());
+        }
+        Mono<Long> shared = from == null ? Mono.just(head)
+                : store.copy(tenant, from.logKey(), fresh.logKey(), from.baseSeq(), head)
+                .then(source.prefix() == null ? Mono.just(head) : store.append(tenant, fresh.logKey(), head, source.prefix()));
+        return store.create(tenant, fresh)
+                .then(shared)
+                .flatMap(at -> store.append(tenant, fresh.logKey(), at, messages))
+                .flatMap(newHead -> store.update(tenant, path, null, config.closed(), now)
+                        .thenReturn(new Outcome(fresh.withHead(newHead, null, config.closed()), true, false, null)));
+    }
+
+    /**
+     * The source of a fork, the seq it is forked at, and the messages of the sub-offset prefix (the
+     * fork's first own append), or null.
+     */
+    private record Source(StreamRow row, long at, List<String> prefix) {
+        static final Source NONE = new Source(null, 0, null);
+    }
+
+    private Mono<Source> source(String tenant, StreamConfig config, Instant now) {
+        if (config.forkedFrom() == null) {
+            return Mono.just(Source.NONE);
+        }
+        return store.lock(tenant, config.forkedFrom())
+                .switchIfEmpty(Mono.error(() -> SwitchboardException.notFound("The stream to fork does not exist.")))
+                .flatMap(row -> check(tenant, row, now)
+                        .onErrorMap(e -> e instanceof SwitchboardException s && s.getBody().getStatus() == HttpStatus.GONE.value(),
+                                e -> SwitchboardException.conflict("The stream to fork was deleted.")))
+                .flatMap(row -> {
+                    long at = config.forkOffset() != null ? config.forkOffset() : row.head();
+                    if (at < row.baseSeq() || at > row.head()) {
+                        return Mono.error(SwitchboardException.invalid("Stream-Fork-Offset is not within the source stream."));
+                    }
+                    if (config.subOffset() == 0) {
+                        return Mono.just(new Source(row, at, null));
+                    }
+                    return prefix(tenant, row, at, config.subOffset()).map(prefix -> new Source(row, at, prefix));
+                });
+    }
+
+    /** The first {@code n} bytes (or, JSON, messages) of the source's append unit after {@code at}. */
+    private Mono<List<String>> prefix(String tenant, StreamRow source, long at, long n) {
+        long upTo = source.json() ? at + n : at + 1;
+        if (upTo > source.head()) {
+            return Mono.error(SwitchboardException.invalid("Stream-Fork-Sub-Offset goes past the source's append at the fork offset."));
+        }
+        return store.rows(tenant, source.logKey(), at, upTo).map(rows -> {
+            if (rows.isEmpty() || rows.stream().anyMatch(r -> r.unit() != rows.get(0).unit())) {
+                throw SwitchboardException.invalid("Stream-Fork-Sub-Offset goes past the source's append at the fork offset.");
+            }
+            if (source.json()) {
+                return rows.stream().map(StreamStore.Message::body).toList();
+            }
+            byte[] bytes = Base64.getDecoder().decode(rows.get(0).body());
+            if (n > bytes.length) {
+                throw SwitchboardException.invalid("Stream-Fork-Sub-Offset is past the end of the source's append at the fork offset.");
+            }
+            return List.of(Base64.getEncoder().encodeToString(Arrays.copyOf(bytes, (int) n)));
+        });
+    }
+
+    Mono<Outcome> append(String tenant, String path, AppendRequest request, byte[] body) {
+        boolean closeOnly = body.length == 0 && request.close();
+        if (body.length == 0 && !request.close()) {
+            return Mono.error(SwitchboardException.invalid("An append needs a body (or Stream-Closed: true to close)."));
+        }
+        if (!closeOnly && request.contentType() == null) {
+            return Mono.error(SwitchboardException.invalid("An append needs a Content-Type."));
+        }
+        return quotas(tenant).flatMap(quotas -> tx.transactional(store.lock(tenant, path)
+                .switchIfEmpty(Mono.error(DurableStreams::noSuchStream))
+                .flatMap(row -> check(tenant, row, Instant.now()))
+                .flatMap(row -> producerCheck(tenant, row, request.producer()).flatMap(check -> {
+                    if (check.duplicate()) {
+                        return Mono.just(new Outcome(row, false, true, check.echo()));
+                    }
+                    if (row.closed()) {
+                        // Closing a closed stream again changes nothing and succeeds; anything else is refused.
+                        return closeOnly && request.producer() == null ? Mono.just(new Outcome(row, false, false, null))
+                                : Mono.error(closed(row.head()));
+                    }
+                    if (!closeOnly && !StreamContent.essence(request.contentType()).equals(StreamContent.essence(row.contentType()))) {
+                        return Mono.error(SwitchboardException.conflict("The stream's content type is " + row.contentType() + "."));
+                    }
+                    if (check.failure() != null) {
+                        return Mono.error(check.failure());
+                    }
+                    if (request.writerSeq() != null && row.writerSeq() != null && request.writerSeq().compareTo(row.writerSeq()) <= 0) {
+                        return Mono.error(SwitchboardException.conflict("Stream-Seq '" + request.writerSeq()
+                                + "' is not after the last one appended ('" + row.writerSeq() + "')."));
+                    }
+                    List<String> messages = closeOnly ? List.of() : StreamContent.messages(json, row.json(), body, false);
+                    requireSizes(messages, quotas, row.json());
+                    if (!messages.isEmpty()) {
+                        limiter.acquire(tenant, row.logKey(), quotas, null, messages.size());
+                    }
+                    String writerSeq = request.writerSeq() != null ? request.writerSeq() : row.writerSeq();
+                    boolean closing = request.close();
+                    ProducerClaim producer = request.producer();
+                    return store.append(tenant, row.logKey(), row.head(), messages)
+                            .flatMap(head -> store.update(tenant, path, writerSeq, closing, Instant.now())
+                                    .then(producer == null ? Mono.empty()
+                                            : store.saveProducer(tenant, row.logKey(), producer.id(), producer.epoch(), producer.seq()))
+                                    .then(store.notifyHead(tenant, row.logKey(), head))
+                                    .thenReturn(new Outcome(row.withHead(head, writerSeq, closing), false, false, producer,
+                                            !messages.isEmpty())));
+                }))));
+    }
+
+    /**
+     * A producer's verdict: append; a duplicate (answered with the producer's state, nothing
+     * appended); or a refusal, raised only after the stream's own checks (closed, content type).
+     */
+    private record Check(boolean duplicate, ProducerClaim echo, SwitchboardException failure) {
+        static final Check APPEND = new Check(false, null, null);
+
+        static Check refuse(SwitchboardException e) {
+            return new Check(false, null, e);
+        }
+    }
+
+    private Mono<Check> producerCheck(String tenant, StreamRow row, ProducerClaim claim) {
+        if (claim == null) {
+            return Mono.just(Check.APPEND);
+        }
+        return store.producer(tenant, row.logKey(), claim.id())
+                .map(state -> {
+                    if (claim.epoch() < state.epoch()) {
+                        SwitchboardException e = new SwitchboardException(ErrorCode.FORBIDDEN,
+                                "Producer epoch " + claim.epoch() + " is stale; the current epoch is " + state.epoch() + ".");
+                        e.getHeaders().set(StreamHeaders.PRODUCER_EPOCH, Long.toString(state.epoch()));
+                        return Check.refuse(e);
+                    }
+                    if (claim.epoch() > state.epoch()) {
+                        return claim.seq() == 0 ? Check.APPEND
+                                : Check.refuse(SwitchboardException.invalid("A new producer epoch starts at Producer-Seq 0."));
+                    }
+                    if (claim.seq() <= state.lastSeq()) {
+                        return new Check(true, new ProducerClaim(claim.id(), state.epoch(), state.lastSeq()), null);
+                    }
+                    return claim.seq() == state.lastSeq() + 1 ? Check.APPEND : Check.refuse(gap(state.lastSeq() + 1, claim.seq()));
+                })
+                .defaultIfEmpty(claim.seq() == 0 ? Check.APPEND : Check.refuse(gap(0, claim.seq())));
+    }
+
+    private static SwitchboardException gap(long expected, long received) {
+        SwitchboardException e = SwitchboardException.conflict("Producer-Seq " + received + " skips ahead; expected " + expected + ".");
+        e.getHeaders().set(StreamHeaders.PRODUCER_EXPECTED_SEQ, Long.toString(expected));
+        e.getHeaders().set(StreamHeaders.PRODUCER_RECEIVED_SEQ, Long.toString(received));
+        return e;
+    }
+
+    private static SwitchboardException closed(long head) {
+        SwitchboardException e = SwitchboardException.conflict("The stream is closed.");
+        e.getHeaders().set(StreamHeaders.STREAM_CLOSED, "true");
+        e.getHeaders().set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(head));
+        return e;
+    }
+
+    static SwitchboardException noSuchStream() {
+        return SwitchboardException.notFound("No such stream.");
+    }
+
+    /** 410, the protocol's status for a stream deleted while its forks live; the problem's code is our nearest. */
+    static SwitchboardException gone() {
+        SwitchboardException e = SwitchboardException.notFound("The stream was deleted; forks of it still live.");
+        e.getBody().setStatus(HttpStatus.GONE.value());
+        return e;
+    }
+
+    /** Deletes a stream; one with live forks is soft-deleted (410 from then on) until they are gone. */
+    Mono<Void> delete(String tenant, String path) {
+        return tx.transactional(store.lock(tenant, path)
+                .switchIfEmpty(Mono.error(DurableStreams::noSuchStream))
+                .flatMap(row -> check(tenant, row, Instant.now()))
+                .flatMap(row -> store.referenced(tenant, row.logKey(), Instant.now())
+                        .flatMap(held -> store.delete(tenant, path, held))
+                        .then(store.notifyHead(tenant, row.logKey(), row.head()))));
+    }
+
+    private Mono<TenantQuotas> quotas(String tenant) {
+        return registry.quotas(tenant);
+    }
+
+    /** A message (JSON mode) or an append (bytes) is at most the tenant's {@code maxPayloadBytes}. */
+    private static void requireSizes(List<String> messages, TenantQuotas quotas, boolean jsonMode) {
+        long limit = quotas.maxPayloadBytes();
+        for (String m : messages) {
+            // Base64 holds 3 bytes in 4 characters; JSON text is near enough its UTF-8 size here.
+            long bytes = jsonMode ? m.length() : (long) m.length() / 4 * 3;
+            if (bytes > limit) {
+                throw new SwitchboardException(ErrorCode.PAYLOAD_TOO_LARGE, (jsonMode ? "A message" : "An append")
+                        + " is at most " + limit + " bytes (the tenant's maxPayloadBytes).");
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+package dev.switchboard.delivery.durable;
+
+import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.names.TopicNames;
+import dev.switchboard.delivery.stream.Stopping;
+import dev.switchboard.platform.problem.SwitchboardException;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.util.UriUtils;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The Durable Streams protocol for the gateway ({@code /v1/stream/{path}} there): HTTP in, the
+ * protocol's status codes and headers out, our problem bodies on errors. The gateway has
+ * authenticated the caller and vouches for the tenant in the path.
+ */
+@RestController
+@RequestMapping("/internal/v1/tenants/{tenant}/streams")
+class StreamController {
+
+    private static final Pattern DECIMAL = Pattern.compile("0|[1-9][0-9]{0,15}");
+    /** Producer epochs and seqs: non-negative integers up to 2^53 - 1 (JavaScript's safe integers). */
+    private static final long MAX_SAFE_INTEGER = (1L << 53) - 1;
+    private static final String CATCH_UP_CACHE = "private, max-age=60, stale-while-revalidate=300";
+    private static final String NO_STORE = "no-store";
+    /** SSE answers end after about this long so that clients reconnect and CDNs can collapse them (§8.2). */
+    private static final Duration SSE_MAX_AGE = Duration.ofSeconds(60);
+    /** Largest body a create or append takes. */
+    private static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+    private final DurableStreams streams;
+    private final StreamReads reads;
+    private final Stopping stopping;
+    private final StreamSettings settings;
+
+    StreamController(DurableStreams streams, StreamReads reads, Stopping stopping, StreamSettings settings) {
+        this.streams = streams;
+        this.reads = reads;
+        this.stopping = stopping;
+        this.settings = settings;
+    }
+
+    @PutMapping("/{*path}")
+    Mono<Void> create(@PathVariable String tenant, ServerHttpRequest request, ServerHttpResponse response) {
+        return Mono.defer(() -> {
+            String path = path(tenant, request);
+            HttpHeaders h = request.getHeaders();
+            String contentType = h.getFirst(HttpHeaders.CONTENT_TYPE);
+            if (contentType != null && contentType.isBlank()) {
+                contentType = null;
+            }
+            if (contentType != null && !StreamContent.isValidType(contentType)) {
+                throw SwitchboardException.invalid("Content-Type '" + contentType + "' is not a media type.");
+            }
+            Long ttl = ttl(h.getFirst(StreamHeaders.STREAM_TTL));
+            Instant expiresAt = expiresAt(h.getFirst(StreamHeaders.STREAM_EXPIRES_AT));
+            if (ttl != null && expiresAt != null) {
+                throw SwitchboardException.invalid("Give Stream-TTL or Stream-Expires-At, not both.");
+            }
+            String forkedFrom = forkSource(h.getFirst(StreamHeaders.STREAM_FORKED_FROM));
+            Long forkOffset = forkOffset(h.getFirst(StreamHeaders.STREAM_FORK_OFFSET), forkedFrom);
+            long subOffset = subOffset(h.getFirst(StreamHeaders.STREAM_FORK_SUB_OFFSET), forkedFrom, forkOffset);
+            StreamConfig config = new StreamConfig(contentType, ttl, expiresAt, closedFlag(h), forkedFrom, forkOffset, subOffset);
+            return body(request)
+                    .flatMap(body -> streams.create(tenant, path, config, body))
+                    .flatMap(outcome -> {
+                        StreamRow s = outcome.stream();
+                        response.setStatusCode(outcome.created() ? HttpStatus.CREATED : HttpStatus.OK);
+                        HttpHeaders out = response.getHeaders();
+                        if (outcome.created()) {
+                            // The gateway makes it absolute, from the URL the client used.
+                            out.set(HttpHeaders.LOCATION, "/v1/stream/" + rawPath(request));
+                        }
+                        out.set(HttpHeaders.CONTENT_TYPE, s.contentType());
+                        out.set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(s.head()));
+                        closedHeader(out, s.closed());
+                        return response.setComplete();
+                    });
+        });
+    }
+
+    @PostMapping("/{*path}")
+    Mono<Void> append(@PathVariable String tenant, ServerHttpRequest request, ServerHttpResponse response) {
+        return Mono.defer(() -> {
+            String path = path(tenant, request);
+            HttpHeaders h = request.getHeaders();
+            DurableStreams.AppendRequest append = new DurableStreams.AppendRequest(h.getFirst(HttpHeaders.CONTENT_TYPE),
+                    h.getFirst(StreamHeaders.STREAM_SEQ), producer(h), closedFlag(h));
+            return body(request)
+                    .flatMap(body -> streams.append(tenant, path, append, body))
+                    .flatMap(outcome -> {
+                        StreamRow s = outcome.stream();
+                        boolean producer = outcome.producer() != null;
+                        // 200 for data a producer appended; 204 for a plain append, a close, and a producer's duplicate.
+                        response.setStatusCode(outcome.appended() && producer ? HttpStatus.OK : HttpStatus.NO_CONTENT);
+                        HttpHeaders out = response.getHeaders();
+                        out.set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(s.head()));
+                        if (producer) {
+                            out.set(StreamHeaders.PRODUCER_EPOCH, Long.toString(outcome.producer().epoch()));
+                            out.set(StreamHeaders.PRODUCER_SEQ, Long.toString(outcome.producer().seq()));
+                        }
+                        closedHeader(out, s.closed());
+                        return response.setComplete();
+                    });
+        });
+    }
+
+    @DeleteMapping("/{*path}")
+    Mono<Void> delete(@PathVariable String tenant, ServerHttpRequest request, ServerHttpResponse response) {
+        return Mono.defer(() -> streams.delete(tenant, path(tenant, request))
+                .then(Mono.defer(() -> {
+                    response.setStatusCode(HttpStatus.NO_CONTENT);
+                    return response.setComplete();
+                })));
+    }
+
+    @RequestMapping(path = "/{*path}", method = org.springframework.web.bind.annotation.RequestMethod.HEAD)
+    Mono<Void> head(@PathVariable String tenant, ServerHttpRequest request, ServerHttpResponse response) {
+        return Mono.defer(() -> streams.live(tenant, path(tenant, request)).flatMap(s -> {
+            HttpHeaders out = response.getHeaders();
+            out.set(HttpHeaders.CONTENT_TYPE, s.contentType());
+            out.set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(s.head()));
+            out.setCacheControl(NO_STORE);
+            expiryHeaders(out, s);
+            closedHeader(out, s.closed());
+            response.setStatusCode(HttpStatus.OK);
+            return response.setComplete();
+        }));
+    }
+
+    @GetMapping("/{*path}")
+    Mono<Void> read(@PathVariable String tenant, ServerHttpRequest request, ServerHttpResponse response) {
+        return Mono.defer(() -> {
+            String path = path(tenant, request);
+            var query = request.getQueryParams();
+            String offset = single(query.get("offset"), "offset");
+            String live = single(query.get("live"), "live");
+            String cursor = single(query.get("cursor"), "cursor");
+            if (live != null && !live.equals("long-poll") && !live.equals("sse")) {
+                throw SwitchboardException.invalid("live is long-poll or sse.");
+            }
+            if (live != null && offset == null) {
+                throw SwitchboardException.invalid("A live read needs an offset.");
+            }
+            return streams.live(tenant, path).flatMap(stream -> {
+                long after = after(stream, offset);
+                boolean fromNow = StreamOffsets.NOW.equals(offset);
+                // Reads keep a stream with a TTL alive.
+                Mono<Void> touched = streams.touch(tenant, stream);
+                if (live == null) {
+                    return touched.then(catchUp(tenant, stream, after, fromNow, request, response));
+                }
+                if (live.equals("long-poll")) {
+                    return touched.then(longPoll(tenant, path, stream, after, cursor, response));
+                }
+                return touched.then(sse(tenant, path, stream, after, cursor, response));
+            });
+        });
+    }
+
+    private Mono<Void> catchUp(String tenant, StreamRow stream, long after, boolean fromNow, ServerHttpRequest request,
+                               ServerHttpResponse response) {
+        return reads.read(tenant, stream, after).flatMap(chunk -> {
+            HttpHeaders out = response.getHeaders();
+            chunkHeaders(out, chunk);
+            if (fromNow) {
+                out.setCacheControl(NO_STORE);
+            } else {
+                String etag = "\"" + stream.logKey().substring(1) + ":" + after + ":" + chunk.next() + (chunk.closedAtEnd() ? ":c" : "") + "\"";
+                out.setETag(etag);
+                out.setCacheControl(CATCH_UP_CACHE);
+                if (etag.equals(request.getHeaders().getFirst(HttpHeaders.IF_NONE_MATCH))) {
+                    response.setStatusCode(HttpStatus.NOT_MODIFIED);
+                    return response.setComplete();
+                }
+            }
+            return write(response, HttpStatus.OK, stream, chunk.messages());
+        });
+    }
+
+    private Mono<Void> longPoll(String tenant, String path, StreamRow stream, long after, String cursor, ServerHttpResponse response) {
+        return reads.next(tenant, path, stream.logKey(), after, settings.longPollTimeout())
+                .takeUntilOther(stopping.signal())
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
+                .flatMap(next -> {
+                    HttpHeaders out = response.getHeaders();
+                    out.set(StreamHeaders.STREAM_CURSOR, StreamCursor.next(cursor, Instant.now()));
+                    if (next.isEmpty()) {
+                        // Nothing came in time (or the stream went away): the reader is up to date where it asked.
+                        out.set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(after));
+                        out.set(StreamHeaders.STREAM_UP_TO_DATE, "true");
+                        out.setCacheControl(NO_STORE);
+                        response.setStatusCode(HttpStatus.NO_CONTENT);
+                        return response.setComplete();
+                    }
+                    StreamReads.Chunk chunk = next.get();
+                    chunkHeaders(out, chunk);
+                    if (chunk.messages().isEmpty()) {
+                        // Closed at this offset: nothing more will come.
+                        out.setCacheControl(NO_STORE);
+                        response.setStatusCode(HttpStatus.NO_CONTENT);
+                        return response.setComplete();
+                    }
+                    out.setCacheControl(CATCH_UP_CACHE);
+                    return write(response, HttpStatus.OK, chunk.stream(), chunk.messages());
+                });
+    }
+
+    private Mono<Void> sse(String tenant, String path, StreamRow stream, long after, String cursor, ServerHttpResponse response) {
+        boolean base64 = !StreamContent.isText(stream.contentType());
+        HttpHeaders out = response.getHeaders();
+        out.set(HttpHeaders.CONTENT_TYPE, "text/event-stream");
+        out.setCacheControl("no-cache");
+        if (base64) {
+            out.set(StreamHeaders.STREAM_SSE_DATA_ENCODING, "base64");
+        }
+        String[] lastCursor = {cursor};
+        Flux<String> events = reads.follow(tenant, path, stream, after, SSE_MAX_AGE)
+                .takeUntilOther(stopping.signal())
+                .map(chunk -> {
+                    StringBuilder sb = new StringBuilder();
+                    List<List<StreamStore.Message>> units = units(chunk.messages());
+                    if (units.isEmpty()) {
+                        control(sb, chunk.next(), chunk.upToDate(), chunk.closedAtEnd(), lastCursor);
+                    }
+                    for (int i = 0; i < units.size(); i++) {
+                        List<StreamStore.Message> unit = units.get(i);
+                        boolean last = i == units.size() - 1;
+                        byte[] data = StreamContent.body(chunk.stream().json(), texts(unit));
+                        String text = base64 ? Base64.getEncoder().encodeToString(data) : new String(data, StandardCharsets.UTF_8);
+                        sb.append("event: data\n");
+                        // Every line of the payload its own data: line, so no payload can start an event of its own.
+                        for (String line : text.split("\r\n|\r|\n", -1)) {
+                            sb.append("data:").append(line).append('\n');
+                        }
+                        sb.append('\n');
+                        control(sb, unit.get(unit.size() - 1).seq(), last && chunk.upToDate(), last && chunk.closedAtEnd(), lastCursor);
+                    }
+                    return sb.toString();
+                });
+        response.setStatusCode(HttpStatus.OK);
+        return response.writeAndFlushWith(events.map(e -> Mono.just(response.bufferFactory().wrap(e.getBytes(StandardCharsets.UTF_8)))));
+    }
+
+    /** A control event: where the reader stands, and whether it is caught up or the stream is closed (then no cursor). */
+    private static void control(StringBuilder sb, long next, boolean upToDate, boolean closed, String[] cursor) {
+        sb.append("event: control\ndata:{\"streamNextOffset\":\"").append(StreamOffsets.format(next)).append('"');
+        if (closed) {
+            sb.append(",\"streamClosed\":true");
+        } else {
+            cursor[0] = StreamCursor.next(cursor[0], Instant.now());
+            sb.append(",\"streamCursor\":\"").append(cursor[0]).append('"');
+        }
+        if (upToDate) {
+            sb.append(",\"upToDate\":true");
+        }
+        sb.append("}\n\n");
+    }
+
+    /** Messages grouped by the append they came in: SSE sends one data event per append. */
+    private static List<List<StreamStore.Message>> units(List<StreamStore.Message> messages) {
+        List<List<StreamStore.Message>> units = new java.util.ArrayList<>();
+        for (StreamStore.Message m : messages) {
+            if (units.isEmpty() || units.get(units.size() - 1).get(0).unit() != m.unit()) {
+                units.add(new java.util.ArrayList<>());
+            }
+            units.get(units.size() - 1).add(m);
+        }
+        return units;
+    }
+
+    private static void chunkHeaders(HttpHeaders out, StreamReads.Chunk chunk) {
+        out.set(HttpHeaders.CONTENT_TYPE, chunk.stream().contentType());
+        out.set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(chunk.next()));
+        if (chunk.upToDate()) {
+            out.set(StreamHeaders.STREAM_UP_TO_DATE, "true");
+        }
+        closedHeader(out, chunk.closedAtEnd());
+    }
+
+    private static Mono<Void> write(ServerHttpResponse response, HttpStatus status, StreamRow stream, List<StreamStore.Message> messages) {
+        byte[] body = StreamContent.body(stream.json(), texts(messages));
+        response.setStatusCode(status);
+        response.getHeaders().setContentLength(body.length);
+        return response.writeWith(Mono.just(response.bufferFactory().wrap(body)));
+    }
+
+    private static List<String> texts(List<StreamStore.Message> messages) {
+        return messages.stream().map(StreamStore.Message::body).toList();
+    }
+
+    /** The seq a read starts after: the stream's beginning ({@code -1} or none), its tail ({@code now}), or an offset in it. */
+    private static long after(StreamRow stream, String offset) {
+        if (offset == null || offset.equals(StreamOffsets.BEGINNING)) {
+            return stream.baseSeq();
+        }
+        if (offset.equals(StreamOffsets.NOW)) {
+            return stream.head();
+        }
+        long seq = StreamOffsets.parse(offset);
+        if (seq < 0) {
+            throw SwitchboardException.invalid("'" + offset + "' is not an offset of this server (use one it returned, -1 or now).");
+        }
+        if (seq < stream.baseSeq()) {
+            throw DurableStreams.gone();
+        }
+        if (seq > stream.head()) {
+            throw SwitchboardException.invalid("The offset is past the stream's tail.");
+        }
+        return seq;
+    }
+
+    private static Mono<byte[]> body(ServerHttpRequest request) {
+        return DataBufferUtils.join(request.getBody(), MAX_BODY_BYTES)
+                .map(buffer -> {
+                    byte[] bytes = new byte[buffer.readableByteCount()];
+                    buffer.read(bytes);
+                    DataBufferUtils.release(buffer);
+                    return bytes;
+                })
+                .defaultIfEmpty(new byte[0])
+                .onErrorMap(DataBufferLimitException.class, e -> new SwitchboardException(ErrorCode.PAYLOAD_TOO_LARGE,
+                        "A request body is at most " + MAX_BODY_BYTES + " bytes."));
+    }
+
+    private static String path(String tenant, ServerHttpRequest request) {
+        if (!TopicNames.isValidTenantId(tenant)) {
+            throw SwitchboardException.invalid("Invalid tenant id.");
+        }
+        String path = UriUtils.decode(rawPath(request), StandardCharsets.UTF_8);
+        if (path.isEmpty() || path.length() > 1024) {
+            throw SwitchboardException.invalid("A stream path is 1 to 1024 characters.");
+        }
+        return path;
+    }
+
+    /** The stream path as the request encoded it. */
+    private static String rawPath(ServerHttpRequest request) {
+        String raw = request.getPath().pathWithinApplication().value();
+        int at = raw.indexOf("/streams/");
+        return at < 0 ? "" : raw.substring(at + "/streams/".length());
+    }
+
+    /** A fork's source, given as the path the client uses ({@code /v1/stream/…}) or as the bare stream path. */
+    private static String forkSource(String header) {
+        if (header == null) {
+            return null;
+        }
+        String source = header.startsWith("/v1/stream/") ? header.substring("/v1/stream/".length()) : header;
+        source = UriUtils.decode(source, StandardCharsets.UTF_8);
+        if (source.isEmpty() || source.length() > 1024) {
+            throw SwitchboardException.invalid("Stream-Forked-From names no stream.");
+        }
+        return source;
+    }
+
+    private static Long forkOffset(String header, String forkedFrom) {
+        if (header == null) {
+            return null;
+        }
+        if (forkedFrom == null) {
+            throw SwitchboardException.invalid("Stream-Fork-Offset goes with Stream-Forked-From.");
+        }
+        long seq = StreamOffsets.parse(header);
+        if (seq < 0) {
+            throw SwitchboardException.invalid("Stream-Fork-Offset is not an offset of the source stream.");
+        }
+        return seq;
+    }
+
+    private static long subOffset(String header, String forkedFrom, Long forkOffset) {
+        if (header == null) {
+            return 0;
+        }
+        if (forkedFrom == null) {
+            throw SwitchboardException.invalid("Stream-Fork-Sub-Offset goes with Stream-Forked-From.");
+        }
+        if (!DECIMAL.matcher(header).matches()) {
+            throw SwitchboardException.invalid("Stream-Fork-Sub-Offset is a whole number, without sign or leading zeros.");
+        }
+        long n = Long.parseLong(header);
+        if (n > 0 && forkOffset == null) {
+            throw SwitchboardException.invalid("Stream-Fork-Sub-Offset needs Stream-Fork-Offset: the append it cuts starts there.");
+        }
+        return n;
+    }
+
+    private static Long ttl(String value) {
+        if (value == null) {
+            return null;
+        }
+        if (!DECIMAL.matcher(value).matches()) {
+            throw SwitchboardException.invalid("Stream-TTL is a whole number of seconds in decimal, without sign or leading zeros.");
+        }
+        return Long.parseLong(value);
+    }
+
+    private static Instant expiresAt(String value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            return OffsetDateTime.parse(value).toInstant();
+        } catch (DateTimeParseException e) {
+            throw SwitchboardException.invalid("Stream-Expires-At is an RFC 3339 timestamp.");
+        }
+    }
+
+    private static boolean closedFlag(HttpHeaders h) {
+        String value = h.getFirst(StreamHeaders.STREAM_CLOSED);
+        return value != null && value.trim().toLowerCase(Locale.ROOT).equals("true");
+    }
+
+    private static DurableStreams.ProducerClaim producer(HttpHeaders h) {
+        String id = h.getFirst(StreamHeaders.PRODUCER_ID);
+        String epoch = h.getFirst(StreamHeaders.PRODUCER_EPOCH);
+        String seq = h.getFirst(StreamHeaders.PRODUCER_SEQ);
+        if (id == null && epoch == null && seq == null) {
+            return null;
+        }
+        if (id == null || epoch == null || seq == null) {
+            throw SwitchboardException.invalid("Producer-Id, Producer-Epoch and Producer-Seq come together.");
+        }
+        if (id.isEmpty()) {
+            throw SwitchboardException.invalid("Producer-Id is empty.");
+        }
+        return new DurableStreams.ProducerClaim(id, safeInteger(epoch, "Producer-Epoch"), safeInteger(seq, "Producer-Seq"));
+    }
+
+    private static long safeInteger(String value, String header) {
+        if (!DECIMAL.matcher(value).matches() || Long.parseLong(value) > MAX_SAFE_INTEGER) {
+            throw SwitchboardException.invalid(header + " is a non-negative integer up to 2^53 - 1.");
+        }
+        return Long.parseLong(value);
+    }
+
+    private static String single(List<String> values, String name) {
+        if (values == null || values.isEmpty()) {
+            return null;
+        }
+        if (values.size() > 1) {
+            throw SwitchboardException.invalid("Give " + name + " once.");
+        }
+        return values.get(0);
+    }
+
+    private static void closedHeader(HttpHeaders out, boolean closed) {
+        if (closed) {
+            out.set(StreamHeaders.STREAM_CLOSED, "true");
+        }
+    }
+
+    private static void expiryHeaders(HttpHeaders out, StreamRow s) {
+        if (s.ttlSeconds() != null) {
+            out.set(StreamHeaders.STREAM_TTL, Long.toString(s.ttlSeconds()));
+        } else if (s.expiresAt() != null) {
+            out.set(StreamHeaders.STREAM_EXPIRES_AT, s.expiresAt().toString());
+        }
+    }
+}
