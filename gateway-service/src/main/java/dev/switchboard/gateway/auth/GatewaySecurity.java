@@ -5,6 +5,7 @@ import dev.switchboard.gateway.admission.AuthFailureFilter;
 import dev.switchboard.gateway.admission.AuthFailureLimiter;
 import dev.switchboard.gateway.admission.EdgeAdmission;
 import dev.switchboard.gateway.admission.EdgeAdmissionFilter;
+import dev.switchboard.gateway.config.GatewayProperties;
 import dev.switchboard.platform.problem.ProblemMapper;
 import dev.switchboard.platform.problem.ProblemWebExceptionHandler;
 import dev.switchboard.platform.security.StatelessSecurity;
@@ -24,8 +25,13 @@ import org.springframework.security.core.AuthenticationException;
 import org.springframework.security.web.server.SecurityWebFilterChain;
 import org.springframework.security.web.server.authentication.AuthenticationWebFilter;
 import org.springframework.security.web.server.context.NoOpServerSecurityContextRepository;
+import org.springframework.web.cors.CorsConfiguration;
+import org.springframework.web.cors.reactive.CorsConfigurationSource;
+import org.springframework.web.cors.reactive.UrlBasedCorsConfigurationSource;
 import org.springframework.web.server.ServerWebExchange;
 import reactor.core.publisher.Mono;
+
+import java.util.List;
 
 /**
  * The public edge authenticates every {@code /v1} request by bearer token: a tenant API key
@@ -47,7 +53,7 @@ class GatewaySecurity {
     @Bean
     SecurityWebFilterChain gatewayFilterChain(ServerHttpSecurity http, RegistryClient registry, ClientTokens tokens,
                                               ProblemWebExceptionHandler problems, EdgeAdmission admission,
-                                              AuthFailureLimiter authFailures) {
+                                              AuthFailureLimiter authFailures, GatewayProperties properties) {
         AuthenticationWebFilter bearer = new AuthenticationWebFilter(authenticationManager(registry, tokens));
         bearer.setServerAuthenticationConverter(GatewaySecurity::bearerToken);
         bearer.setSecurityContextRepository(NoOpServerSecurityContextRepository.getInstance());
@@ -58,6 +64,8 @@ class GatewaySecurity {
             return unauthenticated(problems, webExchange.getExchange(), e);
         });
         return StatelessSecurity.base(http, problems, MISSING, "This credential may not do this.")
+                // Durable Streams may be read and written from other origins' pages, if the operator allows them.
+                .cors(cors -> cors.configurationSource(streamCors(properties.streamCorsOrigins())))
                 // An address that had too many credentials refused is turned away before its credential is looked at.
                 .addFilterBefore(new AuthFailureFilter(authFailures), SecurityWebFiltersOrder.AUTHENTICATION)
                 .addFilterAt(bearer, SecurityWebFiltersOrder.AUTHENTICATION)
@@ -75,6 +83,30 @@ class GatewaySecurity {
                         .pathMatchers("/v1/**").authenticated()
                         .anyExchange().denyAll())
                 .build();
+    }
+
+    /**
+     * CORS for {@code /v1/stream/**} only: the protocol's methods and headers, and its answer headers
+     * exposed to the page. A preflight is answered here, before authentication (it carries no credential).
+     */
+    static CorsConfigurationSource streamCors(List<String> origins) {
+        UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();
+        if (origins.isEmpty()) {
+            return source;
+        }
+        CorsConfiguration config = new CorsConfiguration();
+        config.setAllowedOrigins(origins);
+        config.setAllowedMethods(List.of("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"));
+        config.setAllowedHeaders(List.of("Authorization", "Content-Type", "If-None-Match", "Stream-TTL", "Stream-Expires-At", "Stream-Seq",
+                "Stream-Closed", "Stream-Forked-From", "Stream-Fork-Offset", "Stream-Fork-Sub-Offset", "Producer-Id", "Producer-Epoch",
+                "Producer-Seq", "traceparent"));
+        config.setExposedHeaders(List.of("Stream-Next-Offset", "Stream-Cursor", "Stream-Up-To-Date", "Stream-Closed", "Stream-TTL",
+                "Stream-Expires-At", "Stream-SSE-Data-Encoding", "Producer-Epoch", "Producer-Seq", "Producer-Expected-Seq",
+                "Producer-Received-Seq", "ETag", "Location", "Retry-After"));
+        config.setAllowCredentials(false);
+        config.setMaxAge(3600L);
+        source.registerCorsConfiguration("/v1/stream/**", config);
+        return source;
     }
 
     private static ReactiveAuthenticationManager authenticationManager(RegistryClient registry, ClientTokens tokens) {

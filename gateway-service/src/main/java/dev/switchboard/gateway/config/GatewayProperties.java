@@ -6,6 +6,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.annotation.Validated;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Settings of gateway-service ({@code switchboard.gateway.*}).
@@ -19,6 +20,9 @@ import java.time.Duration;
  * @param workflowTimeout  how long a call to workflow-service may take
  * @param dev              development mode ({@code SWITCHBOARD_DEV}): the demo page ({@code /}, {@code /demo.js}) and
  *                         {@code POST /dev/token}, which mints browser JWTs for any tenant; never on in production. Default off
+ * @param streamCorsOrigins origins whose browser pages may call Durable Streams ({@code /v1/stream/…}) across origins
+ *                         ({@code SWITCHBOARD_GATEWAY_STREAMCORSORIGINS}, comma-separated; {@code *} for any — safe here, since
+ *                         the credential is a bearer header a page must add itself, never a cookie). Default none
  */
 @Validated
 @ConfigurationProperties("switchboard.gateway")
@@ -29,7 +33,8 @@ public record GatewayProperties(
         @NotNull Duration connectTimeout,
         @NotBlank String workflowUrl,
         @NotNull Duration workflowTimeout,
-        boolean dev) {
+        boolean dev,
+        List<String> streamCorsOrigins) {
 
     public static final String DEFAULT_DELIVERY_URL = "http://127.0.0.1:8082";
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
@@ -43,5 +48,7 @@ public record GatewayProperties(
         connectTimeout = connectTimeout == null ? DEFAULT_CONNECT_TIMEOUT : connectTimeout;
         workflowUrl = workflowUrl == null || workflowUrl.isBlank() ? DEFAULT_WORKFLOW_URL : workflowUrl;
         workflowTimeout = workflowTimeout == null ? DEFAULT_WORKFLOW_TIMEOUT : workflowTimeout;
+        streamCorsOrigins = streamCorsOrigins == null ? List.of()
+                : streamCorsOrigins.stream().map(String::trim).filter(o -> !o.isEmpty()).toList();
     }
 }

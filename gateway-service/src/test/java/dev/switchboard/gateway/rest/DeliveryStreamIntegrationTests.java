@@ -50,7 +50,7 @@ class DeliveryStreamIntegrationTests {
                                         .onBackpressureDrop()
                                         .map(i -> HALVES.get((int) (i % HALVES.size()))))))
                 .bindNow();
-        GatewayProperties properties = new GatewayProperties("http://127.0.0.1:" + delivery.port(), "token", null, null, null, null, false);
+        GatewayProperties properties = new GatewayProperties("http://127.0.0.1:" + delivery.port(), "token", null, null, null, null, false, null);
         client = new DeliveryClient(WebClient.builder(), properties, JsonMapper.builder().build(),
                 new StaticListableBeanFactory().getBeanProvider(ReactorResourceFactory.class), new SimpleMeterRegistry());
     }
