@@ -51,3 +51,12 @@ CREATE TABLE stream_producers (
 -- stream has forks.
 CREATE INDEX streams_log_key ON streams (tenant_id, log_key);
 CREATE INDEX streams_fork_source ON streams (tenant_id, fork_source_key) WHERE fork_source_key IS NOT NULL;
+
+-- Live streams per tenant, against switchboard.delivery.streams.max-per-tenant: changed in the
+-- transaction that makes or deletes a stream (under its row lock), and by the retention sweep when
+-- it retires an expired one.
+CREATE TABLE stream_counts (
+    tenant_id text COLLATE "C" NOT NULL,
+    live      bigint           NOT NULL,
+    PRIMARY KEY (tenant_id)
+);

@@ -5,6 +5,8 @@ import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.delivery.limit.PublishLimiter;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registryclient.RegistryClient;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.reactive.TransactionalOperator;
@@ -36,8 +38,13 @@ class DurableStreams {
     private final JsonMapper json;
     private final RegistryClient registry;
     private final PublishLimiter limiter;
+    private final StreamSettings settings;
+    private final MeterRegistry meters;
 
-    DurableStreams(StreamStore store, TransactionalOperator tx, JsonMapper json, RegistryClient registry, PublishLimiter limiter) {
+    DurableStreams(StreamStore store, TransactionalOperator tx, JsonMapper json, RegistryClient registry, PublishLimiter limiter,
+                   StreamSettings settings, MeterRegistry meters) {
+        this.settings = settings;
+        this.meters = meters;
         this.store = store;
         this.tx = tx;
         this.json = json;
@@ -141,14 +148,23 @@ class DurableStreams {
         if (!messages.isEmpty()) {
             limiter.acquire(tenant, fresh.logKey(), quotas, null, messages.size());
         }
+        // An expired stream it replaces was still counted (the retention sweep had not retired it yet).
+        Mono<Void> counted = previous.state() == StreamRow.State.LIVE ? Mono.empty()
+                : store.countCreated(tenant, settings.maxPerTenant()).flatMap(ok -> ok ? Mono.<Void>empty()
+                : Mono.error(new SwitchboardException(ErrorCode.FORBIDDEN, "The tenant has " + settings.maxPerTenant()
+                + " streams, as many as it may; delete some first.")));
         Mono<Long> shared = from == null ? Mono.just(head)
                 : store.copy(tenant, from.logKey(), fresh.logKey(), from.baseSeq(), head)
                 .then(source.prefix() == null ? Mono.just(head) : store.append(tenant, fresh.logKey(), head, source.prefix()));
-        return store.create(tenant, fresh)
+        return counted.then(store.create(tenant, fresh))
                 .then(shared)
                 .flatMap(at -> store.append(tenant, fresh.logKey(), at, messages))
                 .flatMap(newHead -> store.update(tenant, path, null, config.closed(), now)
-                        .thenReturn(new Outcome(fresh.withHead(newHead, null, config.closed()), true, false, null)));
+                        .thenReturn(new Outcome(fresh.withHead(newHead, null, config.closed()), true, false, null, !messages.isEmpty())))
+                .doOnSuccess(outcome -> {
+                    count(tenant, "switchboard.delivery.streams.created", "Durable Streams created (forks included)", 1);
+                    count(tenant, APPENDED, APPENDED_DESCRIPTION, messages.size());
+                });
     }
 
     /**
@@ -245,7 +261,8 @@ class DurableStreams {
                                             : store.saveProducer(tenant, row.logKey(), producer.id(), producer.epoch(), producer.seq()))
                                     .then(store.notifyHead(tenant, row.logKey(), head))
                                     .thenReturn(new Outcome(row.withHead(head, writerSeq, closing), false, false, producer,
-                                            !messages.isEmpty())));
+                                            !messages.isEmpty())))
+                            .doOnSuccess(outcome -> count(tenant, APPENDED, APPENDED_DESCRIPTION, messages.size()));
                 }))));
     }
 
@@ -316,8 +333,20 @@ class DurableStreams {
                 .switchIfEmpty(Mono.error(DurableStreams::noSuchStream))
                 .flatMap(row -> check(tenant, row, Instant.now()))
                 .flatMap(row -> store.referenced(tenant, row.logKey(), Instant.now())
-                        .flatMap(held -> store.delete(tenant, path, held))
-                        .then(store.notifyHead(tenant, row.logKey(), row.head()))));
+                        .flatMap(held -> store.delete(tenant, path, row.head(), held))
+                        .then(store.countDeleted(tenant))
+                        .then(store.notifyHead(tenant, row.logKey(), row.head()))))
+                .doOnSuccess(v -> count(tenant, "switchboard.delivery.streams.deleted", "Durable Streams deleted", 1));
+    }
+
+    private static final String APPENDED = "switchboard.delivery.streams.appended";
+    private static final String APPENDED_DESCRIPTION = "Messages appended to Durable Streams (a JSON message, or one append of bytes)";
+
+    /** Tagged by tenant (from the gateway's authenticated credential, a valid id), never by stream. */
+    private void count(String tenant, String name, String description, int n) {
+        if (n > 0) {
+            Counter.builder(name).description(description).tag("tenant", tenant).register(meters).increment(n);
+        }
     }
 
     private Mono<TenantQuotas> quotas(String tenant) {

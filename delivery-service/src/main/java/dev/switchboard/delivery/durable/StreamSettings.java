@@ -10,15 +10,21 @@ import java.time.Duration;
  *
  * @param longPollTimeout how long a long-poll read waits for data before it answers {@code 204} (under 20 s, which
  *                        clients and the conformance suite expect)
+ * @param maxPerTenant    most live streams a tenant may have; a create past it is {@code 403 forbidden}
  */
 @Validated
 @ConfigurationProperties("switchboard.delivery.streams")
-record StreamSettings(Duration longPollTimeout) {
+record StreamSettings(Duration longPollTimeout, Long maxPerTenant) {
 
     static final Duration DEFAULT_LONG_POLL_TIMEOUT = Duration.ofSeconds(15);
+    static final long DEFAULT_MAX_PER_TENANT = 100_000;
 
     StreamSettings {
         longPollTimeout = longPollTimeout == null ? DEFAULT_LONG_POLL_TIMEOUT : longPollTimeout;
+        maxPerTenant = maxPerTenant == null ? DEFAULT_MAX_PER_TENANT : maxPerTenant;
+        if (maxPerTenant < 1) {
+            throw new IllegalArgumentException("switchboard.delivery.streams.max-per-tenant is at least 1");
+        }
         if (longPollTimeout.isNegative() || longPollTimeout.isZero() || longPollTimeout.compareTo(Duration.ofSeconds(20)) >= 0) {
             throw new IllegalArgumentException("switchboard.delivery.streams.long-poll-timeout is above 0 and under 20 s");
         }

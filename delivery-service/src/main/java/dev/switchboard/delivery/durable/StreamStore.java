@@ -157,7 +157,23 @@ public class StreamStore {
     }
 
     private static Message message(Readable r) {
-        return new Message(r.get("seq", Long.class), Long.parseLong(r.get("id", String.class)), r.get("envelope", String.class));
+        long seq = r.get("seq", Long.class);
+        String id = r.get("id", String.class);
+        // A stream's rows carry the seq that began their append; a topic's events (read as a view) their own ids.
+        long unit = isSeq(id) ? Long.parseLong(id) : seq;
+        return new Message(seq, unit, r.get("envelope", String.class));
+    }
+
+    private static boolean isSeq(String id) {
+        if (id.isEmpty() || id.length() > 18) {
+            return false;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            if (id.charAt(i) < '0' || id.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -219,10 +235,22 @@ public class StreamStore {
                 .fetch().rowsUpdated().then();
     }
 
-    /** Makes a stream a tombstone (or, {@code soft}, soft-deleted). Its rows are removed by the retention sweep, in bounded batches. */
-    Mono<Void> delete(String tenant, String path, boolean soft) {
-        return db.sql("UPDATE streams SET deleted_at = now(), soft_deleted = :soft WHERE tenant_id = :tenant AND path = :path")
-                .bind("tenant", tenant).bind("path", path).bind("soft", soft).fetch().rowsUpdated().then();
+    /**
+     * Makes a stream a tombstone (or, {@code soft}, soft-deleted) that remembers its last seq as its
+     * base, for the next stream at its path to start after. Its rows are removed by the retention
+     * sweep, in bounded batches.
+     */
+    Mono<Void> delete(String tenant, String path, long head, boolean soft) {
+        return db.sql("UPDATE streams SET deleted_at = now(), soft_deleted = :soft, base_seq = :head WHERE tenant_id = :tenant AND path = :path")
+                .bind("tenant", tenant).bind("path", path).bind("soft", soft).bind("head", head).fetch().rowsUpdated().then();
+    }
+
+    /** The partition row of a gone stream's log key, once its rows are all removed (for the retention sweep). */
+    public Mono<Void> dropPartitionIfEmpty(String tenant, String logKey) {
+        return db.sql("""
+                        DELETE FROM partitions WHERE tenant_id = :tenant AND topic = :key AND partition = 0
+                        AND NOT EXISTS (SELECT 1 FROM events WHERE tenant_id = :tenant AND topic = :key AND partition = 0)""")
+                .bind("tenant", tenant).bind("key", logKey).fetch().rowsUpdated().then();
     }
 
     /** A soft-deleted stream whose forks are all gone becomes a plain tombstone. */
@@ -257,6 +285,36 @@ public class StreamStore {
     }
 
     private record Fork(String logKey, boolean alive, boolean soft) {
+    }
+
+    /** Counts one more live stream of the tenant; false (nothing counted) when it has {@code max} already. */
+    Mono<Boolean> countCreated(String tenant, long max) {
+        return db.sql("""
+                        INSERT INTO stream_counts (tenant_id, live) VALUES (:tenant, 1)
+                        ON CONFLICT (tenant_id) DO UPDATE SET live = stream_counts.live + 1 WHERE stream_counts.live < :max
+                        RETURNING live""")
+                .bind("tenant", tenant).bind("max", max)
+                .map(r -> 1).all().hasElements();
+    }
+
+    Mono<Void> countDeleted(String tenant) {
+        return db.sql("UPDATE stream_counts SET live = greatest(live - 1, 0) WHERE tenant_id = :tenant")
+                .bind("tenant", tenant).fetch().rowsUpdated().then();
+    }
+
+    /**
+     * Retires an expired stream (for the retention sweep): a tombstone, no longer counted. False when
+     * it is not expired any more (a read renewed it) or was retired already.
+     */
+    public Mono<Boolean> retireExpired(String tenant, String logKey) {
+        return db.sql("""
+                        UPDATE streams s SET deleted_at = now(),
+                               base_seq = coalesce((SELECT head FROM partitions p WHERE p.tenant_id = s.tenant_id AND p.topic = s.log_key
+                                                    AND p.partition = 0), s.base_seq)
+                        WHERE tenant_id = :tenant AND log_key = :key AND deleted_at IS NULL AND expires_at <= now() RETURNING 1""")
+                .bind("tenant", tenant).bind("key", logKey)
+                .map(r -> 1).all().hasElements()
+                .flatMap(retired -> retired ? countDeleted(tenant).thenReturn(true) : Mono.just(false));
     }
 
     /** A producer's state on a stream incarnation: its epoch and the last seq it appended. */

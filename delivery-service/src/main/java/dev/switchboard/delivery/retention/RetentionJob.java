@@ -102,18 +102,26 @@ public class RetentionJob extends PeriodicWork {
                 .flatMap(rows -> {
                     resumeAfter = rows.size() < PARTITIONS_PER_RUN ? BEGINNING : rows.get(rows.size() - 1);
                     return Flux.fromIterable(rows)
-                            .concatMap(p -> retentionOf(p).flatMap(retention -> sweepPartition(p, retention)))
+                            .concatMap(p -> StreamStore.isStreamKey(p.topic()) ? sweepStream(p)
+                                    : retentionOf(p).flatMap(retention -> sweepPartition(p, retention)))
                             .reduce(0L, Long::sum);
                 })
                 .flatMap(n -> pruneDedup().then(updateRetainedGauge()).thenReturn(n))
                 .doOnNext(n -> removed.increment(n));
     }
 
+    /**
+     * A Durable Stream keeps everything while it lives. Once it is gone — deleted, expired (retired
+     * here), or made anew under another key — its rows all go, and then its partition row.
+     */
+    private Mono<Long> sweepStream(PartitionRow p) {
+        return streams.retireExpired(p.tenant(), p.topic())
+                .then(streams.isGone(p.tenant(), p.topic()))
+                .flatMap(gone -> !gone ? Mono.just(0L)
+                        : sweepPartition(p, Duration.ZERO).flatMap(n -> streams.dropPartitionIfEmpty(p.tenant(), p.topic()).thenReturn(n)));
+    }
+
     private Mono<Duration> retentionOf(PartitionRow p) {
-        if (StreamStore.isStreamKey(p.topic())) {
-            // A Durable Stream keeps everything while it lives; once it is gone (deleted, expired, made anew) its rows all go.
-            return streams.isGone(p.tenant(), p.topic()).flatMap(gone -> gone ? Mono.just(Duration.ZERO) : Mono.empty());
-        }
         return topics.resolve(p.tenant(), p.topic())
                 .map(t -> t.settings().retention())
                 .onErrorResume(e -> e instanceof SwitchboardException s && s.code() == ErrorCode.TOPIC_NOT_FOUND,
