@@ -3,13 +3,20 @@ package dev.switchboard.gateway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.http.MediaType;
+import org.springframework.http.codec.ServerSentEvent;
 import org.springframework.test.web.reactive.server.EntityExchangeResult;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -32,6 +39,7 @@ class GatewayRunsIntegrationTests {
               - {id: clean, type: postprocess, input: draft, ops: [trim]}
             """;
 
+    private static final JsonMapper JSON = JsonMapper.builder().build();
     static TestPlatform platform;
     static String secret;
     static TestPlatform.Key admin;
@@ -271,5 +279,65 @@ class GatewayRunsIntegrationTests {
         EntityExchangeResult<JsonNode> bad = post(publisher.bearer(), "/v1/pipelines/echo/runs", "{\"bogus\":1}");
         assertThat(bad.getStatus().value()).isEqualTo(400);
         assertThat(bad.getResponseHeaders().getContentType()).hasToString("application/problem+json");
+    }
+
+    /**
+     * A run's output read as a Durable Stream ({@code /v1/stream/_runs/{run}}): over SSE, only this
+     * run's events although another run writes to the same topic at the same time, in order, ending
+     * by itself after {@code ai.completed}; read again, the same events and the stream closed; resumed
+     * from its end, closed at once. Read-only, and only for credentials that may read the topic.
+     */
+    @Test
+    void aRunsOutputIsReadableAsADurableStream() {
+        String words = "Read by any Durable Streams client";
+        // Both runs on a topic of their own (the other tests read answers.lobby from its start).
+        String run = post(publisher.bearer(), "/v1/pipelines/echo/runs",
+                "{\"output\":\"answers.ds-view\",\"data\":{\"text\":\"" + words + "\"}}").getResponseBody().path("run").asString();
+        String other = post(publisher.bearer(), "/v1/pipelines/echo/runs",
+                "{\"output\":\"answers.ds-view\",\"data\":{\"text\":\"another answer entirely\"}}").getResponseBody().path("run").asString();
+        assertThat(other).isNotEqualTo(run);
+
+        Flux<ServerSentEvent<String>> sse = WebClient.create(platform.gatewayUrl(0)).get()
+                .uri("/v1/stream/_runs/{run}?offset=-1&live=sse", run).header("Authorization", reader.bearer())
+                .retrieve().bodyToFlux(new ParameterizedTypeReference<ServerSentEvent<String>>() { });
+        List<JsonNode> live = new ArrayList<>();
+        List<JsonNode> controls = new ArrayList<>();
+        StepVerifier.create(sse)
+                .thenConsumeWhile(e -> {
+                    JsonNode data = JSON.readTree(e.data());
+                    if ("data".equals(e.event())) {
+                        data.forEach(live::add);
+                    } else {
+                        controls.add(data);
+                    }
+                    return true;
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(30));
+        assertThat(live).isNotEmpty().allSatisfy(e -> assertThat(e.path("correlationid").asString()).isEqualTo(run));
+        assertThat(live.stream().map(e -> e.path("seq").asLong()).toList()).isSorted().doesNotHaveDuplicates();
+        assertThat(live.get(live.size() - 1).path("type").asString()).isEqualTo("ai.completed");
+        assertThat(live.stream().filter(e -> e.path("type").asString().equals("ai.token"))
+                .map(e -> e.path("data").path("text").asString()).collect(Collectors.joining()).strip()).isEqualTo(words);
+        JsonNode last = controls.get(controls.size() - 1);
+        assertThat(last.path("streamClosed").asBoolean()).isTrue();
+        String end = last.path("streamNextOffset").asString();
+
+        EntityExchangeResult<byte[]> again = gateway().get().uri("/v1/stream/_runs/{run}", run).header("Authorization", reader.bearer())
+                .exchange().expectStatus().isOk().expectHeader().contentType("application/json")
+                .expectHeader().valueEquals("Stream-Closed", "true").expectHeader().valueEquals("Stream-Up-To-Date", "true")
+                .expectHeader().valueEquals("Stream-Next-Offset", end)
+                .expectBody().returnResult();
+        assertThat(JSON.readTree(again.getResponseBody())).hasSize(live.size());
+        gateway().get().uri("/v1/stream/_runs/{run}?offset={end}&live=long-poll", run, end).header("Authorization", reader.bearer())
+                .exchange().expectStatus().isNoContent().expectHeader().valueEquals("Stream-Closed", "true");
+
+        String browser = "Bearer " + WsClient.jwt(secret, "acme-runs", Instant.now().plusSeconds(600), List.of("answers.>"), List.of());
+        gateway().get().uri("/v1/stream/_runs/{run}", run).header("Authorization", browser).exchange().expectStatus().isOk();
+        String elsewhere = "Bearer " + WsClient.jwt(secret, "acme-runs", Instant.now().plusSeconds(600), List.of("other.>"), List.of());
+        gateway().get().uri("/v1/stream/_runs/{run}", run).header("Authorization", elsewhere).exchange().expectStatus().isForbidden();
+        gateway().post().uri("/v1/stream/_runs/{run}", run).header("Authorization", admin.bearer()).contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{}").exchange().expectStatus().isEqualTo(405).expectHeader().valueEquals("Allow", "GET, HEAD");
+        gateway().get().uri("/v1/stream/_runs/{run}", run).header("Authorization", stranger.bearer()).exchange().expectStatus().isNotFound();
     }
 }

@@ -2,7 +2,6 @@ package dev.switchboard.delivery.durable;
 
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.names.TopicNames;
-import dev.switchboard.delivery.stream.Stopping;
 import dev.switchboard.platform.problem.SwitchboardException;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.core.io.buffer.DataBufferUtils;
@@ -18,18 +17,14 @@ import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.util.UriUtils;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -44,22 +39,19 @@ class StreamController {
     private static final Pattern DECIMAL = Pattern.compile("0|[1-9][0-9]{0,15}");
     /** Producer epochs and seqs: non-negative integers up to 2^53 - 1 (JavaScript's safe integers). */
     private static final long MAX_SAFE_INTEGER = (1L << 53) - 1;
-    private static final String CATCH_UP_CACHE = "private, max-age=60, stale-while-revalidate=300";
-    private static final String NO_STORE = "no-store";
-    /** SSE answers end after about this long so that clients reconnect and CDNs can collapse them (§8.2). */
-    private static final Duration SSE_MAX_AGE = Duration.ofSeconds(60);
+    private static final String NO_STORE = StreamAnswers.NO_STORE;
     /** Largest body a create or append takes. */
     private static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
 
     private final DurableStreams streams;
     private final StreamReads reads;
-    private final Stopping stopping;
+    private final StreamAnswers answers;
     private final StreamSettings settings;
 
-    StreamController(DurableStreams streams, StreamReads reads, Stopping stopping, StreamSettings settings) {
+    StreamController(DurableStreams streams, StreamReads reads, StreamAnswers answers, StreamSettings settings) {
         this.streams = streams;
         this.reads = reads;
-        this.stopping = stopping;
+        this.answers = answers;
         this.settings = settings;
     }
 
@@ -171,146 +163,17 @@ class StreamController {
                 // Reads keep a stream with a TTL alive.
                 Mono<Void> touched = streams.touch(tenant, stream);
                 if (live == null) {
-                    return touched.then(catchUp(tenant, stream, after, fromNow, request, response));
+                    return touched.then(answers.catchUp(reads.read(tenant, stream, after), stream.logKey().substring(1), after, fromNow,
+                            request, response));
                 }
                 if (live.equals("long-poll")) {
-                    return touched.then(longPoll(tenant, path, stream, after, cursor, response));
+                    return touched.then(answers.longPoll(reads.next(tenant, path, stream.logKey(), after, settings.longPollTimeout()),
+                            after, cursor, response));
                 }
-                return touched.then(sse(tenant, path, stream, after, cursor, response));
+                return touched.then(answers.sse(reads.follow(tenant, path, stream, after, StreamAnswers.SSE_MAX_AGE), stream, cursor,
+                        response));
             });
         });
-    }
-
-    private Mono<Void> catchUp(String tenant, StreamRow stream, long after, boolean fromNow, ServerHttpRequest request,
-                               ServerHttpResponse response) {
-        return reads.read(tenant, stream, after).flatMap(chunk -> {
-            HttpHeaders out = response.getHeaders();
-            chunkHeaders(out, chunk);
-            if (fromNow) {
-                out.setCacheControl(NO_STORE);
-            } else {
-                String etag = "\"" + stream.logKey().substring(1) + ":" + after + ":" + chunk.next() + (chunk.closedAtEnd() ? ":c" : "") + "\"";
-                out.setETag(etag);
-                out.setCacheControl(CATCH_UP_CACHE);
-                if (etag.equals(request.getHeaders().getFirst(HttpHeaders.IF_NONE_MATCH))) {
-                    response.setStatusCode(HttpStatus.NOT_MODIFIED);
-                    return response.setComplete();
-                }
-            }
-            return write(response, HttpStatus.OK, stream, chunk.messages());
-        });
-    }
-
-    private Mono<Void> longPoll(String tenant, String path, StreamRow stream, long after, String cursor, ServerHttpResponse response) {
-        return reads.next(tenant, path, stream.logKey(), after, settings.longPollTimeout())
-                .takeUntilOther(stopping.signal())
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
-                .flatMap(next -> {
-                    HttpHeaders out = response.getHeaders();
-                    out.set(StreamHeaders.STREAM_CURSOR, StreamCursor.next(cursor, Instant.now()));
-                    if (next.isEmpty()) {
-                        // Nothing came in time (or the stream went away): the reader is up to date where it asked.
-                        out.set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(after));
-                        out.set(StreamHeaders.STREAM_UP_TO_DATE, "true");
-                        out.setCacheControl(NO_STORE);
-                        response.setStatusCode(HttpStatus.NO_CONTENT);
-                        return response.setComplete();
-                    }
-                    StreamReads.Chunk chunk = next.get();
-                    chunkHeaders(out, chunk);
-                    if (chunk.messages().isEmpty()) {
-                        // Closed at this offset: nothing more will come.
-                        out.setCacheControl(NO_STORE);
-                        response.setStatusCode(HttpStatus.NO_CONTENT);
-                        return response.setComplete();
-                    }
-                    out.setCacheControl(CATCH_UP_CACHE);
-                    return write(response, HttpStatus.OK, chunk.stream(), chunk.messages());
-                });
-    }
-
-    private Mono<Void> sse(String tenant, String path, StreamRow stream, long after, String cursor, ServerHttpResponse response) {
-        boolean base64 = !StreamContent.isText(stream.contentType());
-        HttpHeaders out = response.getHeaders();
-        out.set(HttpHeaders.CONTENT_TYPE, "text/event-stream");
-        out.setCacheControl("no-cache");
-        if (base64) {
-            out.set(StreamHeaders.STREAM_SSE_DATA_ENCODING, "base64");
-        }
-        String[] lastCursor = {cursor};
-        Flux<String> events = reads.follow(tenant, path, stream, after, SSE_MAX_AGE)
-                .takeUntilOther(stopping.signal())
-                .map(chunk -> {
-                    StringBuilder sb = new StringBuilder();
-                    List<List<StreamStore.Message>> units = units(chunk.messages());
-                    if (units.isEmpty()) {
-                        control(sb, chunk.next(), chunk.upToDate(), chunk.closedAtEnd(), lastCursor);
-                    }
-                    for (int i = 0; i < units.size(); i++) {
-                        List<StreamStore.Message> unit = units.get(i);
-                        boolean last = i == units.size() - 1;
-                        byte[] data = StreamContent.body(chunk.stream().json(), texts(unit));
-                        String text = base64 ? Base64.getEncoder().encodeToString(data) : new String(data, StandardCharsets.UTF_8);
-                        sb.append("event: data\n");
-                        // Every line of the payload its own data: line, so no payload can start an event of its own.
-                        for (String line : text.split("\r\n|\r|\n", -1)) {
-                            sb.append("data:").append(line).append('\n');
-                        }
-                        sb.append('\n');
-                        control(sb, unit.get(unit.size() - 1).seq(), last && chunk.upToDate(), last && chunk.closedAtEnd(), lastCursor);
-                    }
-                    return sb.toString();
-                });
-        response.setStatusCode(HttpStatus.OK);
-        return response.writeAndFlushWith(events.map(e -> Mono.just(response.bufferFactory().wrap(e.getBytes(StandardCharsets.UTF_8)))));
-    }
-
-    /** A control event: where the reader stands, and whether it is caught up or the stream is closed (then no cursor). */
-    private static void control(StringBuilder sb, long next, boolean upToDate, boolean closed, String[] cursor) {
-        sb.append("event: control\ndata:{\"streamNextOffset\":\"").append(StreamOffsets.format(next)).append('"');
-        if (closed) {
-            sb.append(",\"streamClosed\":true");
-        } else {
-            cursor[0] = StreamCursor.next(cursor[0], Instant.now());
-            sb.append(",\"streamCursor\":\"").append(cursor[0]).append('"');
-        }
-        if (upToDate) {
-            sb.append(",\"upToDate\":true");
-        }
-        sb.append("}\n\n");
-    }
-
-    /** Messages grouped by the append they came in: SSE sends one data event per append. */
-    private static List<List<StreamStore.Message>> units(List<StreamStore.Message> messages) {
-        List<List<StreamStore.Message>> units = new java.util.ArrayList<>();
-        for (StreamStore.Message m : messages) {
-            if (units.isEmpty() || units.get(units.size() - 1).get(0).unit() != m.unit()) {
-                units.add(new java.util.ArrayList<>());
-            }
-            units.get(units.size() - 1).add(m);
-        }
-        return units;
-    }
-
-    private static void chunkHeaders(HttpHeaders out, StreamReads.Chunk chunk) {
-        out.set(HttpHeaders.CONTENT_TYPE, chunk.stream().contentType());
-        out.set(StreamHeaders.STREAM_NEXT_OFFSET, StreamOffsets.format(chunk.next()));
-        if (chunk.upToDate()) {
-            out.set(StreamHeaders.STREAM_UP_TO_DATE, "true");
-        }
-        closedHeader(out, chunk.closedAtEnd());
-    }
-
-    private static Mono<Void> write(ServerHttpResponse response, HttpStatus status, StreamRow stream, List<StreamStore.Message> messages) {
-        byte[] body = StreamContent.body(stream.json(), texts(messages));
-        response.setStatusCode(status);
-        response.getHeaders().setContentLength(body.length);
-        return response.writeWith(Mono.just(response.bufferFactory().wrap(body)));
-    }
-
-    private static List<String> texts(List<StreamStore.Message> messages) {
-        return messages.stream().map(StreamStore.Message::body).toList();
     }
 
     /** The seq a read starts after: the stream's beginning ({@code -1} or none), its tail ({@code now}), or an offset in it. */
@@ -458,7 +321,7 @@ class StreamController {
         return Long.parseLong(value);
     }
 
-    private static String single(List<String> values, String name) {
+    static String single(List<String> values, String name) {
         if (values == null || values.isEmpty()) {
             return null;
         }
@@ -468,7 +331,7 @@ class StreamController {
         return values.get(0);
     }
 
-    private static void closedHeader(HttpHeaders out, boolean closed) {
+    static void closedHeader(HttpHeaders out, boolean closed) {
         if (closed) {
             out.set(StreamHeaders.STREAM_CLOSED, "true");
         }

@@ -19,9 +19,25 @@ final class StreamOffsets {
     private StreamOffsets() {
     }
 
+    /**
+     * Added to a topic view's offset once the run it follows has ended ({@link TopicView}): the
+     * offset's first half becomes {@code 0000000000000001}, still after every earlier offset.
+     */
+    static final long ENDED = 10_000_000_000_000_000L;
+
     static String format(long seq) {
-        String digits = Long.toString(seq);
-        return RESERVED + "0".repeat(DIGITS - digits.length()) + digits;
+        String high = Long.toString(seq / ENDED);
+        String low = Long.toString(seq % ENDED);
+        return "0".repeat(DIGITS - high.length()) + high + "_" + "0".repeat(DIGITS - low.length()) + low;
+    }
+
+    /** An offset of a topic view: the seq, plus {@link #ENDED} when it marks the run's end; -1 when malformed. */
+    static long parseView(String offset) {
+        if (offset.startsWith("0000000000000001_")) {
+            long seq = parse(RESERVED + offset.substring(RESERVED.length()));
+            return seq < 0 ? -1 : ENDED + seq;
+        }
+        return parse(offset);
     }
 
     /** The seq an offset stands after; -1 when it is no offset of ours (malformed). */

@@ -9,6 +9,7 @@ import reactor.core.publisher.Mono;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Reads of a stream: one bounded chunk (catch-up), a wait for the next chunk (long-poll), and a
@@ -57,15 +58,29 @@ class StreamReads {
                 });
     }
 
+    /** Reads the chunk after a cursor; empty when what is read is gone (deleted, expired, made anew). */
+    @FunctionalInterface
+    interface Source {
+        Mono<Chunk> after(long cursor);
+    }
+
+    /** A stream as a {@link Source}: each read first checks that it is still the same live stream. */
+    private Source stream(String tenant, String path, String logKey) {
+        return cursor -> current(tenant, path, logKey).flatMap(s -> read(tenant, s, cursor));
+    }
+
     /**
      * The next chunk after {@code after}: at once if there is data (or the stream is closed there),
      * else when some arrives; empty when {@code timeout} passes first or the stream goes away.
      */
     Mono<Chunk> next(String tenant, String path, String logKey, long after, Duration timeout) {
+        return next(tenant, logKey, after, timeout, stream(tenant, path, logKey));
+    }
+
+    /** The same for any source whose appends announce heads of partition 0 of {@code logKey}. */
+    Mono<Chunk> next(String tenant, String logKey, long after, Duration timeout, Source source) {
         return wakeups(tenant, logKey, after)
-                .concatMap(wake -> current(tenant, path, logKey).flatMap(s -> read(tenant, s, after))
-                        .map(java.util.Optional::of)
-                        .defaultIfEmpty(java.util.Optional.empty()), 1)
+                .concatMap(wake -> source.after(after).map(Optional::of).defaultIfEmpty(Optional.empty()), 1)
                 .filter(c -> c.isEmpty() || !c.get().messages().isEmpty() || c.get().closedAtEnd())
                 .next()
                 .flatMap(c -> c.map(Mono::just).orElseGet(Mono::empty))
@@ -78,16 +93,27 @@ class StreamReads {
      * stream is closed and read to its end, or deleted, or expired.
      */
     Flux<Chunk> follow(String tenant, String path, StreamRow start, long after, Duration maxAge) {
+        Source later = stream(tenant, path, start.logKey());
+        return Flux.defer(() -> {
+            // The first read uses the stream as the request found it; every later one looks again (closed, deleted).
+            boolean[] first = {true};
+            return follow(tenant, start.logKey(), after, maxAge, cursor -> {
+                boolean isFirst = first[0];
+                first[0] = false;
+                return isFirst ? read(tenant, start, cursor) : later.after(cursor);
+            });
+        });
+    }
+
+    /** The same for any source whose appends announce heads of partition 0 of {@code logKey}. */
+    Flux<Chunk> follow(String tenant, String logKey, long after, Duration maxAge, Source source) {
         return Flux.defer(() -> {
             long[] cursor = {after};
             boolean[] first = {true};
-            return wakeups(tenant, start.logKey(), after)
-                    .concatMap(wake -> (first[0] ? Mono.just(start) : current(tenant, path, start.logKey()))
-                            .flatMap(s -> read(tenant, s, cursor[0]))
-                            .map(java.util.Optional::of)
-                            .defaultIfEmpty(java.util.Optional.empty()), 1)
-                    .takeWhile(java.util.Optional::isPresent)
-                    .map(java.util.Optional::get)
+            return wakeups(tenant, logKey, after)
+                    .concatMap(wake -> source.after(cursor[0]).map(Optional::of).defaultIfEmpty(Optional.empty()), 1)
+                    .takeWhile(Optional::isPresent)
+                    .map(Optional::get)
                     .filter(c -> {
                         boolean emit = first[0] || !c.messages().isEmpty() || c.closedAtEnd();
                         first[0] = false;

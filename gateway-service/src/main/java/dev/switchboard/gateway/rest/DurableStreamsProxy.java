@@ -20,10 +20,12 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.reactive.function.BodyInserters;
 import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.util.LinkedMultiValueMap;
 import org.springframework.web.util.UriComponentsBuilder;
 import org.springframework.web.util.UriUtils;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -50,6 +52,8 @@ import java.util.Set;
 class DurableStreamsProxy {
 
     static final String PREFIX = "/v1/stream/";
+    /** Paths under this are workflow runs' output, read-only ({@link #runView}); no stream can be made there. */
+    static final String RUNS = "_runs/";
     /** Request headers the protocol defines (and the trace context); nothing else is forwarded. */
     private static final Set<String> REQUEST_HEADERS = Set.of("content-type", "if-none-match", "stream-ttl", "stream-expires-at",
             "stream-seq", "stream-closed", "stream-forked-from", "stream-fork-offset", "stream-fork-sub-offset",
@@ -61,9 +65,13 @@ class DurableStreamsProxy {
     private final WebClient web;
     private final GatewayProperties properties;
     private final CredentialWatch watch;
+    private final WorkflowClient workflow;
+    private final JsonMapper json;
 
-    DurableStreamsProxy(WebClient.Builder builder, GatewayProperties properties, CredentialWatch watch,
-                        ObjectProvider<ReactorResourceFactory> resources) {
+    DurableStreamsProxy(WebClient.Builder builder, GatewayProperties properties, CredentialWatch watch, WorkflowClient workflow,
+                        JsonMapper json, ObjectProvider<ReactorResourceFactory> resources) {
+        this.workflow = workflow;
+        this.json = json;
         this.web = UpstreamHttp.client(builder, "durable-streams", 2000, properties.deliveryUrl(), properties.serviceToken(),
                 properties.connectTimeout(), resources.getIfAvailable());
         this.properties = properties;
@@ -83,6 +91,9 @@ class DurableStreamsProxy {
                 e.getHeaders().set(HttpHeaders.ALLOW, "GET, HEAD, PUT, POST, DELETE");
                 throw e;
             }
+            if (name.startsWith(RUNS)) {
+                return runView(name.substring(RUNS.length()), write, caller, request, response);
+            }
             String topicForm = name.replace('/', '.');
             if (read && !caller.maySubscribe(topicForm)) {
                 throw new SwitchboardException(ErrorCode.FORBIDDEN, "This credential may not read this stream (scope subscribe).");
@@ -92,46 +103,84 @@ class DurableStreamsProxy {
             }
             // The path and query as the client encoded them (the path checked above in its decoded form).
             String query = request.getURI().getRawQuery();
-            String target = properties.deliveryUrl() + "/internal/v1/tenants/" + caller.tenant() + "/streams/" + rawName(request)
-                    + (query == null ? "" : "?" + query);
-            WebClient.RequestBodySpec out = web.method(method)
-                    .uri(URI.create(target))
-                    .headers(h -> request.getHeaders().forEach((header, values) -> {
-                        if (REQUEST_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
-                            h.put(header, values);
-                        }
-                    }));
-            WebClient.RequestHeadersSpec<?> withBody = method == HttpMethod.PUT || method == HttpMethod.POST
-                    ? out.body(BodyInserters.fromDataBuffers(request.getBody()))
-                    : out;
-            String authorization = request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
-            return withBody.exchangeToMono(answer -> {
-                        response.setStatusCode(answer.statusCode());
-                        HttpHeaders headers = response.getHeaders();
-                        answer.headers().asHttpHeaders().forEach((header, values) -> {
-                            if (!HOP_BY_HOP.contains(header.toLowerCase(Locale.ROOT))) {
-                                headers.put(header, values);
-                            }
-                        });
-                        String location = headers.getFirst(HttpHeaders.LOCATION);
-                        if (location != null) {
-                            // Absolute, on the URL the client used.
-                            headers.set(HttpHeaders.LOCATION, UriComponentsBuilder.fromUri(request.getURI()).replacePath(location)
-                                    .replaceQuery(null).build(true).toUriString());
-                        }
-                        // The protocol's browser security headers (§10.7): streams are fetched across origins, never sniffed.
-                        headers.set("X-Content-Type-Options", "nosniff");
-                        headers.set("Cross-Origin-Resource-Policy", "cross-origin");
-                        if (method == HttpMethod.HEAD) {
-                            answer.headers().contentLength().ifPresent(n -> response.getHeaders().setContentLength(n));
-                            return answer.releaseBody().then(response.setComplete());
-                        }
-                        Flux<DataBuffer> body = ends(answer.bodyToFlux(DataBuffer.class), caller, authorization);
-                        return response.writeAndFlushWith(body.map(Mono::just));
-                    })
-                    .onErrorMap(e -> UpstreamHttp.unavailable(e, "The event log", "delivery-service"))
-                    .checkpoint("durable stream " + method);
+            return relay(URI.create(properties.deliveryUrl() + "/internal/v1/tenants/" + caller.tenant() + "/streams/" + rawName(request)
+                    + (query == null ? "" : "?" + query)), caller, request, response);
         });
+    }
+
+    /**
+     * A workflow run's output as a read-only JSON stream: the run's {@code ai.*} events on its output
+     * topic, closed after its last one. Reading it needs what reading that topic needs (scope
+     * subscribe, or a client JWT whose patterns match the topic).
+     */
+    private Mono<Void> runView(String run, boolean write, Caller caller, ServerHttpRequest request, ServerHttpResponse response) {
+        if (write) {
+            SwitchboardException e = new SwitchboardException(ErrorCode.METHOD_NOT_ALLOWED, "A run's output is read-only: GET or HEAD.");
+            e.getHeaders().set(HttpHeaders.ALLOW, "GET, HEAD");
+            throw e;
+        }
+        if (run.isEmpty() || run.contains("/")) {
+            throw SwitchboardException.notFound("No such run.");
+        }
+        return workflow.forward(HttpMethod.GET, caller.tenant(), "/runs/{run}", new Object[]{run}, new LinkedMultiValueMap<>(), null, null)
+                .flatMap(answer -> {
+                    if (answer.getStatusCode().value() == 404) {
+                        return Mono.error(SwitchboardException.notFound("No such run."));
+                    }
+                    if (!answer.getStatusCode().is2xxSuccessful() || answer.getBody() == null) {
+                        return Mono.error(new SwitchboardException(ErrorCode.UNAVAILABLE, "The workflow service is unavailable; retry shortly."));
+                    }
+                    String topic = json.readTree(answer.getBody()).path("output").asString("");
+                    if (!caller.maySubscribe(topic)) {
+                        return Mono.error(new SwitchboardException(ErrorCode.FORBIDDEN, "This credential may not read this run's output topic."));
+                    }
+                    String query = request.getURI().getRawQuery();
+                    return relay(URI.create(properties.deliveryUrl() + "/internal/v1/tenants/" + caller.tenant() + "/topics/"
+                            + topic + "/durable-stream?correlation=" + UriUtils.encodeQueryParam(run, StandardCharsets.UTF_8)
+                            + (query == null ? "" : "&" + query)), caller, request, response);
+                });
+    }
+
+    /** Forwards the request to {@code target} in delivery-service and relays the answer as it comes. */
+    private Mono<Void> relay(URI target, Caller caller, ServerHttpRequest request, ServerHttpResponse response) {
+        HttpMethod method = request.getMethod();
+        WebClient.RequestBodySpec out = web.method(method)
+                .uri(target)
+                .headers(h -> request.getHeaders().forEach((header, values) -> {
+                    if (REQUEST_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
+                        h.put(header, values);
+                    }
+                }));
+        WebClient.RequestHeadersSpec<?> withBody = method == HttpMethod.PUT || method == HttpMethod.POST
+                ? out.body(BodyInserters.fromDataBuffers(request.getBody()))
+                : out;
+        String authorization = request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
+        return withBody.exchangeToMono(answer -> {
+                    response.setStatusCode(answer.statusCode());
+                    HttpHeaders headers = response.getHeaders();
+                    answer.headers().asHttpHeaders().forEach((header, values) -> {
+                        if (!HOP_BY_HOP.contains(header.toLowerCase(Locale.ROOT))) {
+                            headers.put(header, values);
+                        }
+                    });
+                    String location = headers.getFirst(HttpHeaders.LOCATION);
+                    if (location != null) {
+                        // Absolute, on the URL the client used.
+                        headers.set(HttpHeaders.LOCATION, UriComponentsBuilder.fromUri(request.getURI()).replacePath(location)
+                                .replaceQuery(null).build(true).toUriString());
+                    }
+                    // The protocol's browser security headers (§10.7): streams are fetched across origins, never sniffed.
+                    headers.set("X-Content-Type-Options", "nosniff");
+                    headers.set("Cross-Origin-Resource-Policy", "cross-origin");
+                    if (method == HttpMethod.HEAD) {
+                        answer.headers().contentLength().ifPresent(n -> response.getHeaders().setContentLength(n));
+                        return answer.releaseBody().then(response.setComplete());
+                    }
+                    Flux<DataBuffer> body = ends(answer.bodyToFlux(DataBuffer.class), caller, authorization);
+                    return response.writeAndFlushWith(body.map(Mono::just));
+                })
+                .onErrorMap(e -> UpstreamHttp.unavailable(e, "The event log", "delivery-service"))
+                .checkpoint("durable stream " + method);
     }
 
     /** The body, cut short when the credential stops authenticating or the client JWT expires. */
