@@ -11,21 +11,17 @@ import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.resources.ConnectionProvider;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The official Durable Streams conformance suite ({@code @durable-streams/server-conformance-tests}
@@ -33,12 +29,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * real platform and PostgreSQL. The suite sends no credentials: a loopback proxy in front of the
  * gateway adds one tenant's API key to every request and passes the rest — bodies, answers, SSE —
  * through as it comes. Outside CI the test is skipped when Node is not installed; in CI
- * ({@code CI=true}) it must run.
+ * ({@code CI=true}) it must run ({@link NodePackages}).
  */
 class DurableStreamsConformanceIntegrationTests {
 
-    private static final Path SUITE = Path.of("src", "test", "durable-streams");
-    private static final Path WORK = Path.of("target", "durable-streams");
     private static final Pattern SUMMARY = Pattern.compile("Tests\\s+(.*)\\((\\d+)\\)");
     /** Headers of the proxy's own connections, not the client's to pass on. */
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "transfer-encoding", "host", "upgrade");
@@ -48,7 +42,7 @@ class DurableStreamsConformanceIntegrationTests {
 
     @BeforeAll
     static void start() {
-        assumeTrue("true".equals(System.getenv("CI")) || onPath("npx"), "Node (npx) is not installed; CI runs this test");
+        NodePackages.assumeNode();
         platform = TestPlatform.start(1, List.of("--switchboard.delivery.streams.long-poll-timeout=2s"),
                 "--switchboard.gateway.stream-cors-origins=*");
         platform.createTenant("conformance");
@@ -71,12 +65,12 @@ class DurableStreamsConformanceIntegrationTests {
 
     @Test
     void theConformanceSuitePasses() throws Exception {
-        copySuite();
-        run(Duration.ofMinutes(5), "npm", "ci", "--no-audit", "--no-fund");
-        String output = run(Duration.ofMinutes(10), "npx", "vitest", "run", "--reporter=verbose");
-        Files.writeString(WORK.resolve("report.txt"), output);
+        Path work = NodePackages.install();
+        String output = NodePackages.run(Duration.ofMinutes(10), Map.of("CONFORMANCE_TEST_URL", "http://127.0.0.1:" + proxy.port(),
+                "CONFORMANCE_LONG_POLL_MS", "3000"), "npx", "vitest", "run", "--reporter=verbose").output();
+        Files.writeString(work.resolve("report.txt"), output);
         Matcher m = SUMMARY.matcher(output);
-        assertThat(m.find()).as("vitest summary in:%n%s", tail(output)).isTrue();
+        assertThat(m.find()).as("vitest summary in:%n%s", NodePackages.tail(output)).isTrue();
         Map<String, Integer> counts = counts(m.group(1));
         int failed = counts.getOrDefault("failed", 0);
         int passed = counts.getOrDefault("passed", 0);
@@ -104,45 +98,6 @@ class DurableStreamsConformanceIntegrationTests {
             }
         }
         return sb.toString();
-    }
-
-    private static String tail(String output) {
-        return output.length() <= 4000 ? output : output.substring(output.length() - 4000);
-    }
-
-    private static void copySuite() throws IOException {
-        Files.createDirectories(WORK);
-        for (String file : List.of("package.json", "package-lock.json", "conformance.test.mjs", "vitest.config.mjs")) {
-            Files.copy(SUITE.resolve(file), WORK.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    private static String run(Duration limit, String... command) throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder(command).directory(WORK.toFile()).redirectErrorStream(true);
-        builder.environment().put("CONFORMANCE_TEST_URL", "http://127.0.0.1:" + proxy.port());
-        builder.environment().put("CONFORMANCE_LONG_POLL_MS", "3000");
-        builder.environment().put("NO_COLOR", "1");
-        Path log = WORK.resolve(command[0] + ".log");
-        builder.redirectOutput(log.toFile());
-        Process process = builder.start();
-        if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
-            process.destroyForcibly();
-            throw new AssertionError(String.join(" ", command) + " did not finish within " + limit + ":\n" + tail(Files.readString(log)));
-        }
-        String output = Files.readString(log);
-        if (command[0].equals("npm")) {
-            assertThat(process.exitValue()).as("%s:%n%s", String.join(" ", command), tail(output)).isZero();
-        }
-        return output;
-    }
-
-    private static boolean onPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            if (Files.isExecutable(Path.of(dir, program))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * chromium-driver}; CI installs them). Tests that need it are skipped, with a message saying so,
  * only when {@code /usr/bin/chromium} is missing.
  */
-final class Chromium implements AutoCloseable {
+public final class Chromium implements AutoCloseable {
 
     static final String BINARY = "/usr/bin/chromium";
     static final String DRIVER = "/usr/bin/chromedriver";
@@ -36,12 +36,12 @@ final class Chromium implements AutoCloseable {
         this.profile = profile;
     }
 
-    static void assumeInstalled() {
+    public static void assumeInstalled() {
         Assumptions.assumeTrue(new File(BINARY).canExecute() && new File(DRIVER).canExecute(),
                 "Browser tests skipped: " + BINARY + " or " + DRIVER + " is missing (apt-get install -y chromium chromium-driver)");
     }
 
-    static Chromium start() {
+    public static Chromium start() {
         assumeInstalled();
         Path profile;
         try {
@@ -63,12 +63,12 @@ final class Chromium implements AutoCloseable {
         return new Chromium(driver, profile);
     }
 
-    ChromeDriver driver() {
+    public ChromeDriver driver() {
         return driver;
     }
 
     /** The page's console so far (for failure messages). */
-    String console() {
+    public String console() {
         StringBuilder text = new StringBuilder();
         try {
             for (LogEntry entry : driver.manage().logs().get(LogType.BROWSER)) {
