@@ -23,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -147,31 +146,21 @@ class StreamController {
     Mono<Void> read(@PathVariable String tenant, ServerHttpRequest request, ServerHttpResponse response) {
         return Mono.defer(() -> {
             String path = path(tenant, request);
-            var query = request.getQueryParams();
-            String offset = single(query.get("offset"), "offset");
-            String live = single(query.get("live"), "live");
-            String cursor = single(query.get("cursor"), "cursor");
-            if (live != null && !live.equals("long-poll") && !live.equals("sse")) {
-                throw SwitchboardException.invalid("live is long-poll or sse.");
-            }
-            if (live != null && offset == null) {
-                throw SwitchboardException.invalid("A live read needs an offset.");
-            }
+            ReadQuery query = ReadQuery.of(request.getQueryParams());
             return streams.live(tenant, path).flatMap(stream -> {
-                long after = after(stream, offset);
-                boolean fromNow = StreamOffsets.NOW.equals(offset);
+                long after = after(stream, query.offset());
                 // Reads keep a stream with a TTL alive.
                 Mono<Void> touched = streams.touch(tenant, stream);
-                if (live == null) {
-                    return touched.then(answers.catchUp(reads.read(tenant, stream, after), stream.logKey().substring(1), after, fromNow,
-                            request, response));
-                }
-                if (live.equals("long-poll")) {
+                if (query.longPoll()) {
                     return touched.then(answers.longPoll(reads.next(tenant, path, stream.logKey(), after, settings.longPollTimeout()),
-                            after, cursor, response));
+                            after, query.cursor(), response));
                 }
-                return touched.then(answers.sse(reads.follow(tenant, path, stream, after, StreamAnswers.SSE_MAX_AGE), stream, cursor,
-                        response));
+                if (query.sse()) {
+                    return touched.then(answers.sse(reads.follow(tenant, path, stream, after, StreamAnswers.SSE_MAX_AGE), stream,
+                            query.cursor(), response));
+                }
+                return touched.then(answers.catchUp(reads.read(tenant, stream, after), stream.logKey().substring(1), after,
+                        query.fromNow(), request, response));
             });
         });
     }
@@ -319,16 +308,6 @@ class StreamController {
             throw SwitchboardException.invalid(header + " is a non-negative integer up to 2^53 - 1.");
         }
         return Long.parseLong(value);
-    }
-
-    static String single(List<String> values, String name) {
-        if (values == null || values.isEmpty()) {
-            return null;
-        }
-        if (values.size() > 1) {
-            throw SwitchboardException.invalid("Give " + name + " once.");
-        }
-        return values.get(0);
     }
 
     static void closedHeader(HttpHeaders out, boolean closed) {

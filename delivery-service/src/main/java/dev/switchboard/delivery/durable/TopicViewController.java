@@ -15,6 +15,8 @@ import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 
+import java.util.List;
+
 
 /**
  * One flow of a topic read through the Durable Streams protocol ({@link TopicView}), for the
@@ -54,26 +56,17 @@ class TopicViewController {
     Mono<Void> read(@PathVariable String tenant, @PathVariable String topic, ServerHttpRequest request, ServerHttpResponse response) {
         MultiValueMap<String, String> query = request.getQueryParams();
         return resolve(tenant, topic, query).flatMap(correlation -> view.head(tenant, topic).flatMap(head -> {
-            String offset = StreamController.single(query.get("offset"), "offset");
-            String live = StreamController.single(query.get("live"), "live");
-            String cursor = StreamController.single(query.get("cursor"), "cursor");
-            if (live != null && !live.equals("long-poll") && !live.equals("sse")) {
-                throw SwitchboardException.invalid("live is long-poll or sse.");
-            }
-            if (live != null && offset == null) {
-                throw SwitchboardException.invalid("A live read needs an offset.");
-            }
-            long after = after(offset, head);
+            ReadQuery read = ReadQuery.of(query);
+            long after = after(read.offset(), head);
             StreamReads.Source source = view.source(tenant, topic, correlation);
-            if (live == null) {
-                return answers.catchUp(source.after(after), topic + ":" + correlation, after, StreamOffsets.NOW.equals(offset), request,
-                        response);
+            if (read.longPoll()) {
+                return answers.longPoll(reads.next(tenant, topic, after, settings.longPollTimeout(), source), after, read.cursor(), response);
             }
-            if (live.equals("long-poll")) {
-                return answers.longPoll(reads.next(tenant, topic, after, settings.longPollTimeout(), source), after, cursor, response);
+            if (read.sse()) {
+                return answers.sse(reads.follow(tenant, topic, after, StreamAnswers.SSE_MAX_AGE, source),
+                        TopicView.row(topic, head, false), read.cursor(), response);
             }
-            return answers.sse(reads.follow(tenant, topic, after, StreamAnswers.SSE_MAX_AGE, source),
-                    TopicView.row(topic, head, false), cursor, response);
+            return answers.catchUp(source.after(after), topic + ":" + correlation, after, read.fromNow(), request, response);
         }));
     }
 
@@ -83,12 +76,17 @@ class TopicViewController {
             if (!TopicNames.isValidTenantId(tenant) || !TopicNames.isValidTopicName(topic)) {
                 throw SwitchboardException.invalid("Invalid tenant or topic name.");
             }
-            String correlation = StreamController.single(query.get("correlation"), "correlation");
+            String correlation = correlation(query);
             if (correlation == null || correlation.isBlank()) {
                 throw SwitchboardException.invalid("Name the flow to read: correlation.");
             }
             return topics.resolve(tenant, topic).thenReturn(correlation);
         });
+    }
+
+    private static String correlation(MultiValueMap<String, String> query) {
+        List<String> values = query.get("correlation");
+        return values == null || values.size() != 1 ? null : values.get(0);
     }
 
     private static long after(String offset, long head) {
