@@ -103,6 +103,17 @@ public final class BenchMain {
             }
             return;
         }
+        if (args.length > 0 && args[0].equals("durable-streams")) {
+            // bench/durable-streams.sh: Durable Streams appends beside the reference server, issue #14, same jar.
+            try {
+                DurableStreamsBenchMain.main(Arrays.copyOfRange(args, 1, args.length));
+            } catch (Exception e) {
+                System.err.println("Benchmark failed: " + e);
+                e.printStackTrace();
+                System.exit(1);
+            }
+            return;
+        }
         if (args.length > 0 && (args[0].equals("-h") || args[0].equals("--help"))) {
             System.out.print(USAGE);
             return;
