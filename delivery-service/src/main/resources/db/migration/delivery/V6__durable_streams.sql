@@ -24,6 +24,9 @@ CREATE TABLE streams (
     writer_seq    text COLLATE "C",
     -- offsets at or below base_seq are from before this stream: an earlier incarnation's
     base_seq      bigint           NOT NULL,
+    -- the seq of the last message, kept with the row an append locks (and in partitions.head, for
+    -- the log's own readers), so that one locking read gives an append all it checks
+    head          bigint           NOT NULL DEFAULT 0,
     -- a fork: the stream it was forked from (path, and log key of that incarnation), the seq it
     -- shares up to and the sub-offset into the next append unit; its own rows hold copies
     forked_from     text COLLATE "C",

@@ -11,12 +11,22 @@ import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Durable Streams on the log: create (and fork), append, close, delete, and which stream a path
@@ -217,53 +227,216 @@ class DurableStreams {
         });
     }
 
+    /** At most this many appends wait on one instance (beyond what is committing); past it, 503. */
+    static final int MAX_QUEUED_APPENDS = 20_000;
+    /** At most this many appends to one stream go in one transaction. */
+    static final int MAX_BATCH = 500;
+
+    /** Appends waiting for their stream's next transaction, per stream; a lane runs one transaction at a time. */
+    private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
+    private final AtomicInteger queued = new AtomicInteger();
+
+    private record LaneKey(String tenant, String path) {
+    }
+
+    private record Pending(AppendRequest request, byte[] body, TenantQuotas quotas, MonoSink<Outcome> sink) {
+        boolean closeOnly() {
+            return body.length == 0 && request.close();
+        }
+    }
+
+    private static final class Lane {
+        final Queue<Pending> queue = new ConcurrentLinkedQueue<>();
+        final AtomicBoolean running = new AtomicBoolean();
+    }
+
+    /**
+     * An append. Appends to one stream that arrive while its previous transaction commits go
+     * together in the next one (group commit): one row lock, one write, one commit for all of them,
+     * each checked in arrival order against the state the ones before it left (producers, writer
+     * seq, closed). Each is answered only once its transaction has committed; one refused in a batch
+     * changes nothing, and the others go on.
+     */
     Mono<Outcome> append(String tenant, String path, AppendRequest request, byte[] body) {
-        boolean closeOnly = body.length == 0 && request.close();
         if (body.length == 0 && !request.close()) {
             return Mono.error(SwitchboardException.invalid("An append needs a body (or Stream-Closed: true to close)."));
         }
-        if (!closeOnly && request.contentType() == null) {
+        if (body.length > 0 && request.contentType() == null) {
             return Mono.error(SwitchboardException.invalid("An append needs a Content-Type."));
         }
-        return quotas(tenant).flatMap(quotas -> tx.transactional(store.lock(tenant, path)
+        return quotas(tenant).flatMap(quotas -> Mono.<Outcome>create(sink -> {
+            if (queued.incrementAndGet() > MAX_QUEUED_APPENDS) {
+                queued.decrementAndGet();
+                sink.error(SwitchboardException.retryLater(ErrorCode.UNAVAILABLE, "Too many appends are waiting here; retry shortly.",
+                        Duration.ofSeconds(1)));
+                return;
+            }
+            LaneKey key = new LaneKey(tenant, path);
+            lanes.computeIfAbsent(key, k -> new Lane()).queue.add(new Pending(request, body, quotas, sink));
+            drain(key);
+        }));
+    }
+
+    private void drain(LaneKey key) {
+        Lane lane = lanes.get(key);
+        if (lane == null || !lane.running.compareAndSet(false, true)) {
+            return;
+        }
+        List<Pending> batch = new ArrayList<>();
+        Pending next;
+        while (batch.size() < MAX_BATCH && (next = lane.queue.poll()) != null) {
+            batch.add(next);
+        }
+        if (batch.isEmpty()) {
+            lane.running.set(false);
+            // An append that came in between is drained now; a lane left empty goes.
+            if (!lane.queue.isEmpty()) {
+                drain(key);
+            } else {
+                lanes.remove(key, lane);
+                if (!lane.queue.isEmpty()) {
+                    lanes.putIfAbsent(key, lane);
+                    drain(key);
+                }
+            }
+            return;
+        }
+        queued.addAndGet(-batch.size());
+        // The batch's transaction runs on its own: the requests it answers cannot cancel what the others wait for.
+        tx.transactional(commit(key.tenant(), key.path(), batch))
+                .subscribe(done -> answer(key.tenant(), batch, done, null),
+                        e -> {
+                            answer(key.tenant(), batch, null, e);
+                            release(key, lane);
+                        },
+                        () -> release(key, lane));
+    }
+
+    private void release(LaneKey key, Lane lane) {
+        lane.running.set(false);
+        drain(key);
+    }
+
+    /** What a batch's transaction decided: each append's outcome or refusal, in order, and how many messages it appended. */
+    private record Committed(List<Object> results, int appended) {
+    }
+
+    /** Answers each append of a committed batch — or, when the transaction failed, every one with its failure. */
+    private void answer(String tenant, List<Pending> batch, Committed done, Throwable failure) {
+        for (int i = 0; i < batch.size(); i++) {
+            MonoSink<Outcome> sink = batch.get(i).sink();
+            Object result = done == null ? failure : done.results().get(i);
+            if (result instanceof Outcome outcome) {
+                sink.success(outcome);
+            } else {
+                sink.error((Throwable) result);
+            }
+        }
+        if (done != null) {
+            count(tenant, APPENDED, APPENDED_DESCRIPTION, done.appended());
+        }
+    }
+
+    /** One transaction: the stream locked, each append checked in order and answered (an {@link Outcome} or an error), the whole written once. */
+    private Mono<Committed> commit(String tenant, String path, List<Pending> batch) {
+        return store.lock(tenant, path)
                 .switchIfEmpty(Mono.error(DurableStreams::noSuchStream))
                 .flatMap(row -> check(tenant, row, Instant.now()))
-                .flatMap(row -> producerCheck(tenant, row, request.producer()).flatMap(check -> {
-                    if (check.duplicate()) {
-                        return Mono.just(new Outcome(row, false, true, check.echo()));
-                    }
-                    if (row.closed()) {
-                        // Closing a closed stream again changes nothing and succeeds; anything else is refused.
-                        return closeOnly && request.producer() == null ? Mono.just(new Outcome(row, false, false, null))
-                                : Mono.error(closed(row.head()));
-                    }
-                    if (!closeOnly && !StreamContent.essence(request.contentType()).equals(StreamContent.essence(row.contentType()))) {
-                        return Mono.error(SwitchboardException.conflict("The stream's content type is " + row.contentType() + "."));
-                    }
-                    if (check.failure() != null) {
-                        return Mono.error(check.failure());
-                    }
-                    if (request.writerSeq() != null && row.writerSeq() != null && request.writerSeq().compareTo(row.writerSeq()) <= 0) {
-                        return Mono.error(SwitchboardException.conflict("Stream-Seq '" + request.writerSeq()
-                                + "' is not after the last one appended ('" + row.writerSeq() + "')."));
-                    }
-                    List<String> messages = closeOnly ? List.of() : StreamContent.messages(json, row.json(), body, false);
-                    requireSizes(messages, quotas, row.json());
-                    if (!messages.isEmpty()) {
-                        limiter.acquire(tenant, row.logKey(), quotas, null, messages.size());
-                    }
-                    String writerSeq = request.writerSeq() != null ? request.writerSeq() : row.writerSeq();
-                    boolean closing = request.close();
-                    ProducerClaim producer = request.producer();
-                    return store.append(tenant, row.logKey(), row.head(), messages)
-                            .flatMap(head -> store.update(tenant, path, writerSeq, closing, Instant.now())
-                                    .then(producer == null ? Mono.empty()
-                                            : store.saveProducer(tenant, row.logKey(), producer.id(), producer.epoch(), producer.seq()))
-                                    .then(store.notifyHead(tenant, row.logKey(), head))
-                                    .thenReturn(new Outcome(row.withHead(head, writerSeq, closing), false, false, producer,
-                                            !messages.isEmpty())))
-                            .doOnSuccess(outcome -> count(tenant, APPENDED, APPENDED_DESCRIPTION, messages.size()));
-                }))));
+                .flatMap(row -> store.producers(tenant, row.logKey(), batch.stream().map(p -> p.request().producer())
+                                .filter(java.util.Objects::nonNull).map(ProducerClaim::id).distinct().toList())
+                        .flatMap(producers -> {
+                            Instant now = Instant.now();
+                            Batch state = new Batch(row, new HashMap<>(producers));
+                            List<Object> results = new ArrayList<>(batch.size());
+                            for (Pending p : batch) {
+                                try {
+                                    results.add(state.apply(tenant, p));
+                                } catch (SwitchboardException e) {
+                                    results.add(e);
+                                }
+                            }
+                            Committed done = new Committed(results, state.bodies.size());
+                            if (!state.changed()) {
+                                return Mono.just(done);
+                            }
+                            return store.write(tenant, new StreamStore.BatchWrite(path, row.logKey(), row.head(), state.head, state.bodies,
+                                            state.units, state.writerSeq, state.closed, state.touched, now))
+                                    .thenReturn(done);
+                        }));
+    }
+
+    /** The stream's state as a batch's appends leave it, one after the other. */
+    private final class Batch {
+        final StreamRow row;
+        final Map<String, StreamStore.Producer> producers;
+        final Map<String, StreamStore.Producer> touched = new HashMap<>();
+        final List<String> bodies = new ArrayList<>();
+        final List<String> units = new ArrayList<>();
+        long head;
+        String writerSeq;
+        boolean closed;
+        boolean changed;
+
+        Batch(StreamRow row, Map<String, StreamStore.Producer> producers) {
+            this.row = row;
+            this.producers = producers;
+            this.head = row.head();
+            this.writerSeq = row.writerSeq();
+            this.closed = row.closed();
+        }
+
+        boolean changed() {
+            return changed;
+        }
+
+        /** One append against the state so far: its outcome, or a refusal (thrown) that changes nothing. */
+        Outcome apply(String tenant, Pending p) {
+            AppendRequest request = p.request();
+            Check check = producerCheck(producers.get(request.producer() == null ? "" : request.producer().id()), request.producer());
+            StreamRow now = row.withHead(head, writerSeq, closed);
+            if (check.duplicate()) {
+                return new Outcome(now, false, true, check.echo());
+            }
+            if (closed) {
+                // Closing a closed stream again changes nothing and succeeds; anything else is refused.
+                if (p.closeOnly() && request.producer() == null) {
+                    return new Outcome(now, false, false, null);
+                }
+                throw closed(head);
+            }
+            if (!p.closeOnly() && !StreamContent.essence(request.contentType()).equals(StreamContent.essence(row.contentType()))) {
+                throw SwitchboardException.conflict("The stream's content type is " + row.contentType() + ".");
+            }
+            if (check.failure() != null) {
+                throw check.failure();
+            }
+            if (request.writerSeq() != null && writerSeq != null && request.writerSeq().compareTo(writerSeq) <= 0) {
+                throw SwitchboardException.conflict("Stream-Seq '" + request.writerSeq() + "' is not after the last one appended ('"
+                        + writerSeq + "').");
+            }
+            List<String> messages = p.closeOnly() ? List.of() : StreamContent.messages(json, row.json(), p.body(), false);
+            requireSizes(messages, p.quotas(), row.json());
+            if (!messages.isEmpty()) {
+                limiter.acquire(tenant, row.logKey(), p.quotas(), null, messages.size());
+            }
+            String unit = Long.toString(head + 1);
+            for (String m : messages) {
+                bodies.add(m);
+                units.add(unit);
+            }
+            head += messages.size();
+            if (request.writerSeq() != null) {
+                writerSeq = request.writerSeq();
+            }
+            closed = closed || request.close();
+            if (request.producer() != null) {
+                StreamStore.Producer state = new StreamStore.Producer(request.producer().epoch(), request.producer().seq());
+                producers.put(request.producer().id(), state);
+                touched.put(request.producer().id(), state);
+            }
+            changed = true;
+            return new Outcome(row.withHead(head, writerSeq, closed), false, false, request.producer(), !messages.isEmpty());
+        }
     }
 
     /**
@@ -278,28 +451,27 @@ class DurableStreams {
         }
     }
 
-    private Mono<Check> producerCheck(String tenant, StreamRow row, ProducerClaim claim) {
+    /** {@code state}: the producer's as stored or as this batch left it, or null for one never seen. */
+    private static Check producerCheck(StreamStore.Producer state, ProducerClaim claim) {
         if (claim == null) {
-            return Mono.just(Check.APPEND);
+            return Check.APPEND;
         }
-        return store.producer(tenant, row.logKey(), claim.id())
-                .map(state -> {
-                    if (claim.epoch() < state.epoch()) {
-                        SwitchboardException e = new SwitchboardException(ErrorCode.FORBIDDEN,
-                                "Producer epoch " + claim.epoch() + " is stale; the current epoch is " + state.epoch() + ".");
-                        e.getHeaders().set(StreamHeaders.PRODUCER_EPOCH, Long.toString(state.epoch()));
-                        return Check.refuse(e);
-                    }
-                    if (claim.epoch() > state.epoch()) {
-                        return claim.seq() == 0 ? Check.APPEND
-                                : Check.refuse(SwitchboardException.invalid("A new producer epoch starts at Producer-Seq 0."));
-                    }
-                    if (claim.seq() <= state.lastSeq()) {
-                        return new Check(true, new ProducerClaim(claim.id(), state.epoch(), state.lastSeq()), null);
-                    }
-                    return claim.seq() == state.lastSeq() + 1 ? Check.APPEND : Check.refuse(gap(state.lastSeq() + 1, claim.seq()));
-                })
-                .defaultIfEmpty(claim.seq() == 0 ? Check.APPEND : Check.refuse(gap(0, claim.seq())));
+        if (state == null) {
+            return claim.seq() == 0 ? Check.APPEND : Check.refuse(gap(0, claim.seq()));
+        }
+        if (claim.epoch() < state.epoch()) {
+            SwitchboardException e = new SwitchboardException(ErrorCode.FORBIDDEN,
+                    "Producer epoch " + claim.epoch() + " is stale; the current epoch is " + state.epoch() + ".");
+            e.getHeaders().set(StreamHeaders.PRODUCER_EPOCH, Long.toString(state.epoch()));
+            return Check.refuse(e);
+        }
+        if (claim.epoch() > state.epoch()) {
+            return claim.seq() == 0 ? Check.APPEND : Check.refuse(SwitchboardException.invalid("A new producer epoch starts at Producer-Seq 0."));
+        }
+        if (claim.seq() <= state.lastSeq()) {
+            return new Check(true, new ProducerClaim(claim.id(), state.epoch(), state.lastSeq()), null);
+        }
+        return claim.seq() == state.lastSeq() + 1 ? Check.APPEND : Check.refuse(gap(state.lastSeq() + 1, claim.seq()));
     }
 
     private static SwitchboardException gap(long expected, long received) {

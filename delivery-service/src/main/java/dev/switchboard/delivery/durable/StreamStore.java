@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -45,11 +46,9 @@ public class StreamStore {
     }
 
     private static final String SELECT_ROW = """
-            SELECT s.path, s.log_key, s.content_type, s.ttl_seconds, s.expires_at, s.closed, s.writer_seq, s.base_seq,
-                   s.forked_from, s.fork_source_key, s.fork_seq, s.fork_sub_offset, s.soft_deleted, s.deleted_at,
-                   coalesce(p.head, s.base_seq) AS head
-            FROM streams s LEFT JOIN partitions p ON p.tenant_id = s.tenant_id AND p.topic = s.log_key AND p.partition = 0
-            WHERE s.tenant_id = :tenant AND s.path = :path""";
+            SELECT path, log_key, content_type, ttl_seconds, expires_at, closed, writer_seq, base_seq, head,
+                   forked_from, fork_source_key, fork_seq, fork_sub_offset, soft_deleted, deleted_at
+            FROM streams WHERE tenant_id = :tenant AND path = :path""";
 
     /** The row at {@code path}, whatever its state; no lock. */
     Mono<StreamRow> find(String tenant, String path) {
@@ -57,14 +56,11 @@ public class StreamStore {
     }
 
     /**
-     * The same, with the row locked until the transaction ends. The lock is taken first and the row
-     * read after it, in a statement of its own: one that waited for another append's lock then sees
-     * that append's head (a join in the locking statement would keep the head it read before waiting).
+     * The same, with the row locked until the transaction ends. Everything an append checks is in
+     * this row, so a read that waited for another append's lock sees that append's result.
      */
     Mono<StreamRow> lock(String tenant, String path) {
-        return db.sql("SELECT 1 FROM streams WHERE tenant_id = :tenant AND path = :path FOR UPDATE")
-                .bind("tenant", tenant).bind("path", path).map(r -> 1).all()
-                .then(find(tenant, path));
+        return db.sql(SELECT_ROW + " FOR UPDATE").bind("tenant", tenant).bind("path", path).map(StreamStore::row).one();
     }
 
     private static StreamRow row(Readable r) {
@@ -91,14 +87,14 @@ public class StreamStore {
     Mono<Void> create(String tenant, StreamRow row) {
         return db.sql("""
                         UPDATE streams SET log_key = :key, content_type = :type, ttl_seconds = :ttl, expires_at = :expires,
-                               closed = false, writer_seq = NULL, base_seq = :base, forked_from = :forkedFrom,
+                               closed = false, writer_seq = NULL, base_seq = :base, head = :head, forked_from = :forkedFrom,
                                fork_source_key = :forkKey, fork_seq = :forkSeq, fork_sub_offset = :subOffset,
                                soft_deleted = false, created_at = now(), deleted_at = NULL
                         WHERE tenant_id = :tenant AND path = :path""")
                 .bind("tenant", tenant).bind("path", row.path()).bind("key", row.logKey()).bind("type", row.contentType())
                 .bind("ttl", nullable(row.ttlSeconds(), Long.class))
                 .bind("expires", nullable(utc(row.expiresAt()), OffsetDateTime.class))
-                .bind("base", row.baseSeq())
+                .bind("base", row.baseSeq()).bind("head", row.head())
                 .bind("forkedFrom", nullable(row.forkedFrom(), String.class))
                 .bind("forkKey", nullable(row.forkSourceKey(), String.class))
                 .bind("forkSeq", nullable(row.forkSeq(), Long.class))
@@ -136,7 +132,9 @@ public class StreamStore {
                 .bind("tenant", tenant).bind("key", logKey).bind("head", head).bind("unit", Long.toString(head + 1))
                 .bind("bodies", messages.toArray(String[]::new))
                 .fetch().rowsUpdated()
-                .then(db.sql("UPDATE partitions SET head = :newHead WHERE tenant_id = :tenant AND topic = :key AND partition = 0")
+                .then(db.sql("""
+                                WITH s AS (UPDATE streams SET head = :newHead WHERE tenant_id = :tenant AND log_key = :key RETURNING 1)
+                                UPDATE partitions SET head = :newHead WHERE tenant_id = :tenant AND topic = :key AND partition = 0""")
                         .bind("tenant", tenant).bind("key", logKey).bind("newHead", newHead)
                         .fetch().rowsUpdated())
                 .thenReturn(newHead);
@@ -241,7 +239,7 @@ public class StreamStore {
      * sweep, in bounded batches.
      */
     Mono<Void> delete(String tenant, String path, long head, boolean soft) {
-        return db.sql("UPDATE streams SET deleted_at = now(), soft_deleted = :soft, base_seq = :head WHERE tenant_id = :tenant AND path = :path")
+        return db.sql("UPDATE streams SET deleted_at = now(), soft_deleted = :soft, base_seq = :head, head = :head WHERE tenant_id = :tenant AND path = :path")
                 .bind("tenant", tenant).bind("path", path).bind("soft", soft).bind("head", head).fetch().rowsUpdated().then();
     }
 
@@ -308,32 +306,69 @@ public class StreamStore {
      */
     public Mono<Boolean> retireExpired(String tenant, String logKey) {
         return db.sql("""
-                        UPDATE streams s SET deleted_at = now(),
-                               base_seq = coalesce((SELECT head FROM partitions p WHERE p.tenant_id = s.tenant_id AND p.topic = s.log_key
-                                                    AND p.partition = 0), s.base_seq)
+                        UPDATE streams SET deleted_at = now(), base_seq = head
                         WHERE tenant_id = :tenant AND log_key = :key AND deleted_at IS NULL AND expires_at <= now() RETURNING 1""")
                 .bind("tenant", tenant).bind("key", logKey)
                 .map(r -> 1).all().hasElements()
                 .flatMap(retired -> retired ? countDeleted(tenant).thenReturn(true) : Mono.just(false));
     }
 
+    /** What one transaction of appends to a stream writes: its messages, and the stream's and producers' state after them. */
+    record BatchWrite(String path, String logKey, long head, long newHead, List<String> bodies, List<String> units, String writerSeq,
+                      boolean closed, Map<String, Producer> producers, Instant now) {
+    }
+
+    /**
+     * Writes a batch in one statement: the messages (each with its append unit), the partition's and
+     * the stream's new head, writer seq, closed and renewed expiry, the producers' new state, and the
+     * NOTIFY of the head (sent by PostgreSQL on commit).
+     */
+    Mono<Void> write(String tenant, BatchWrite w) {
+        List<String> ids = List.copyOf(w.producers().keySet());
+        return db.sql("""
+                        WITH ins AS (
+                          INSERT INTO events (tenant_id, topic, partition, seq, id, accepted_at, expires_at, envelope)
+                          SELECT :tenant, :key, 0, :head + m.n, m.unit, now(), NULL, m.body
+                          FROM unnest(CAST(:bodies AS text[]), CAST(:units AS text[])) WITH ORDINALITY AS m(body, unit, n)
+                          RETURNING 1),
+                        p AS (UPDATE partitions SET head = :newHead WHERE tenant_id = :tenant AND topic = :key AND partition = 0 RETURNING 1),
+                        s AS (UPDATE streams SET head = :newHead, writer_seq = :seq, closed = :closed,
+                                     expires_at = CASE WHEN ttl_seconds IS NULL THEN expires_at ELSE :now + ttl_seconds * interval '1 second' END
+                              WHERE tenant_id = :tenant AND path = :path RETURNING 1),
+                        pr AS (
+                          INSERT INTO stream_producers (tenant_id, log_key, producer_id, epoch, last_seq)
+                          SELECT :tenant, :key, x.id, x.epoch, x.seq
+                          FROM unnest(CAST(:pids AS text[]), CAST(:epochs AS bigint[]), CAST(:pseqs AS bigint[])) AS x(id, epoch, seq)
+                          ON CONFLICT (tenant_id, log_key, producer_id) DO UPDATE SET epoch = excluded.epoch, last_seq = excluded.last_seq
+                          RETURNING 1)
+                        SELECT pg_notify(:channel, :payload)""")
+                .bind("tenant", tenant).bind("key", w.logKey()).bind("path", w.path())
+                .bind("head", w.head()).bind("newHead", w.newHead())
+                .bind("bodies", w.bodies().toArray(String[]::new)).bind("units", w.units().toArray(String[]::new))
+                .bind("seq", nullable(w.writerSeq(), String.class)).bind("closed", w.closed()).bind("now", utc(w.now()))
+                .bind("pids", ids.toArray(String[]::new))
+                .bind("epochs", ids.stream().map(id -> w.producers().get(id).epoch()).toArray(Long[]::new))
+                .bind("pseqs", ids.stream().map(id -> w.producers().get(id).lastSeq()).toArray(Long[]::new))
+                .bind("channel", HeadNotifier.CHANNEL).bind("payload", tenant + " " + w.logKey() + " 0 " + w.newHead())
+                .fetch().rowsUpdated().then();
+    }
+
+    /** The state of the named producers on a stream incarnation (those that have appended). */
+    Mono<Map<String, Producer>> producers(String tenant, String logKey, List<String> ids) {
+        if (ids.isEmpty()) {
+            return Mono.just(Map.of());
+        }
+        return db.sql("""
+                        SELECT producer_id, epoch, last_seq FROM stream_producers
+                        WHERE tenant_id = :tenant AND log_key = :key AND producer_id = ANY(CAST(:ids AS text[]))""")
+                .bind("tenant", tenant).bind("key", logKey).bind("ids", ids.toArray(String[]::new))
+                .map((Readable r) -> Map.entry(r.get("producer_id", String.class), new Producer(r.get("epoch", Long.class), r.get("last_seq", Long.class))))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue);
+    }
+
     /** A producer's state on a stream incarnation: its epoch and the last seq it appended. */
     record Producer(long epoch, long lastSeq) {
-    }
-
-    Mono<Producer> producer(String tenant, String logKey, String producerId) {
-        return db.sql("SELECT epoch, last_seq FROM stream_producers WHERE tenant_id = :tenant AND log_key = :key AND producer_id = :id")
-                .bind("tenant", tenant).bind("key", logKey).bind("id", producerId)
-                .map((Readable r) -> new Producer(r.get("epoch", Long.class), r.get("last_seq", Long.class)))
-                .one();
-    }
-
-    Mono<Void> saveProducer(String tenant, String logKey, String producerId, long epoch, long seq) {
-        return db.sql("""
-                        INSERT INTO stream_producers (tenant_id, log_key, producer_id, epoch, last_seq) VALUES (:tenant, :key, :id, :epoch, :seq)
-                        ON CONFLICT (tenant_id, log_key, producer_id) DO UPDATE SET epoch = excluded.epoch, last_seq = excluded.last_seq""")
-                .bind("tenant", tenant).bind("key", logKey).bind("id", producerId).bind("epoch", epoch).bind("seq", seq)
-                .fetch().rowsUpdated().then();
     }
 
     /**
