@@ -236,6 +236,32 @@ class DurableStreamsIntegrationTests {
         }
     }
 
+    @Test
+    void concurrentAppendsCommitTogetherAndOneRefusedAmongThemChangesNothing() {
+        String path = path();
+        create(path, writerA, "application/json", "[]");
+        WebClient web = WebClient.builder().baseUrl(platform.gatewayUrl(0)).defaultHeader("Authorization", writerA.bearer()).build();
+        // 60 appends at once (group-committed in a few transactions); every tenth is not JSON.
+        Mono<List<Integer>> statuses = Flux.range(0, 60)
+                .flatMap(n -> web.post().uri(path).contentType(MediaType.APPLICATION_JSON)
+                        .bodyValue(n % 10 == 9 ? "{broken " + n : "{\"n\":" + n + "}")
+                        .exchangeToMono(r -> r.releaseBody().thenReturn(r.statusCode().value())), 60)
+                .collectList();
+        StepVerifier.create(statuses)
+                .assertNext(all -> {
+                    assertThat(all.stream().filter(s -> s == 204)).hasSize(54);
+                    assertThat(all.stream().filter(s -> s == 400)).hasSize(6);
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(30));
+        JsonNode messages = JSON.readTree(read(path, writerA));
+        assertThat(messages).hasSize(54);
+        assertThat(platform.delivery().getBean(io.micrometer.core.instrument.MeterRegistry.class)
+                .get("switchboard.delivery.streams.batch.appends").summary().max()).as("most appends one transaction carried").isGreaterThan(1);
+        assertThat(java.util.stream.StreamSupport.stream(messages.spliterator(), false).map(m -> m.get("n").asInt()).toList())
+                .doesNotHaveDuplicates().allMatch(n -> n % 10 != 9);
+    }
+
     private static WebClient internal(String baseUrl) {
         return WebClient.builder().baseUrl(baseUrl).defaultHeader("Authorization", "Bearer " + TestPlatform.SERVICE_TOKEN).build();
     }

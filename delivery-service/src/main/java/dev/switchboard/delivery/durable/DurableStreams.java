@@ -6,6 +6,7 @@ import dev.switchboard.delivery.limit.PublishLimiter;
 import dev.switchboard.platform.problem.SwitchboardException;
 import dev.switchboard.registryclient.RegistryClient;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
@@ -302,6 +303,9 @@ class DurableStreams {
             return;
         }
         queued.addAndGet(-batch.size());
+        DistributionSummary.builder("switchboard.delivery.streams.batch.appends")
+                .description("Appends to one Durable Stream carried by one transaction (group commit)")
+                .register(meters).record(batch.size());
         // The batch's transaction runs on its own: the requests it answers cannot cancel what the others wait for.
         tx.transactional(commit(key.tenant(), key.path(), batch))
                 .subscribe(done -> answer(key.tenant(), batch, done, null),
