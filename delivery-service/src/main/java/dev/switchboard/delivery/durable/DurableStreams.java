@@ -15,11 +15,11 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,8 +33,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Durable Streams on the log: create (and fork), append, close, delete, and which stream a path
  * names. Every change is one transaction that locks the stream's row first, so appends to one
  * stream — with the {@code Stream-Seq} and producer checks that go with them ({@code PROTOCOL.md}
- * §5.2.1) — are serialised across every delivery instance, and a producer's state commits with the
- * data it admits: a retry after a crash is never appended twice. Appends take the tenant's publish
+ * §5.2.1) — are serialised across every delivery instance (and group-committed within one,
+ * {@link #append}), and a producer's state commits with the data it admits: a retry after a crash
+ * is never appended twice. Appends take the tenant's publish
  * tokens as events do, one per message, and a message is at most the tenant's {@code maxPayloadBytes}.
  *
  * <p>A fork copies the rows it shares with its source into its own log, with their seqs, so its
@@ -273,7 +274,13 @@ class DurableStreams {
                 return;
             }
             LaneKey key = new LaneKey(tenant, path);
-            lanes.computeIfAbsent(key, k -> new Lane()).queue.add(new Pending(request, body, quotas, sink));
+            Pending pending = new Pending(request, body, quotas, sink);
+            // Queued inside the map's atomic step for the key, so a lane being removed as empty never takes it along.
+            lanes.compute(key, (k, lane) -> {
+                Lane l = lane == null ? new Lane() : lane;
+                l.queue.add(pending);
+                return l;
+            });
             drain(key);
         }));
     }
@@ -290,15 +297,10 @@ class DurableStreams {
         }
         if (batch.isEmpty()) {
             lane.running.set(false);
-            // An append that came in between is drained now; a lane left empty goes.
-            if (!lane.queue.isEmpty()) {
+            // A lane left empty goes (atomically with appends queueing on it); one that got an append meanwhile is drained.
+            Lane kept = lanes.compute(key, (k, l) -> l == lane && l.queue.isEmpty() && !l.running.get() ? null : l);
+            if (kept != null) {
                 drain(key);
-            } else {
-                lanes.remove(key, lane);
-                if (!lane.queue.isEmpty()) {
-                    lanes.putIfAbsent(key, lane);
-                    drain(key);
-                }
             }
             return;
         }
