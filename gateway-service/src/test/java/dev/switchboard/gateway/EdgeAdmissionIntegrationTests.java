@@ -254,6 +254,41 @@ class EdgeAdmissionIntegrationTests {
     }
 
     @Test
+    void durableStreamsLiveReadsWaitWithoutTakingTheTenantsPlaces() throws Exception {
+        TestPlatform.Key key = tenant("edgeds", 0, 0);
+        platform.gatewayClient(0).put().uri("/v1/stream/quiet").header("Authorization", key.bearer())
+                .contentType(MediaType.APPLICATION_JSON).exchange().expectStatus().isCreated();
+        EdgeAdmission admission = platform.gateway(0).getBean(EdgeAdmission.class);
+        WebClient client = WebClient.builder().baseUrl(platform.gatewayUrl(0))
+                .clientConnector(new ReactorClientHttpConnector(HttpClient.create(ConnectionProvider.newConnection()))).build();
+        // Twice the tenant's places in long-polls and SSE readers that wait on a quiet stream, as browsers following it do.
+        List<Integer> statuses = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger open = new AtomicInteger();
+        reactor.core.Disposable readers = Flux.range(0, 2 * MAX_INFLIGHT)
+                .flatMap(i -> client.get().uri("/v1/stream/quiet?offset=now&live=" + (i % 2 == 0 ? "long-poll" : "sse"))
+                        .header("Authorization", key.bearer())
+                        .exchangeToMono(r -> {
+                            open.incrementAndGet();
+                            return r.releaseBody().thenReturn(r.statusCode().value());
+                        }))
+                .subscribe(statuses::add);
+        // The SSE readers get their headers at once; the long-polls answer only when data comes or they time out (15 s).
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (open.get() < MAX_INFLIGHT && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(300);
+        assertThat(open.get()).as("SSE readers answered with their headers").isEqualTo(MAX_INFLIGHT);
+        assertThat(statuses).doesNotContain(429);
+        assertThat(admission.inflight("edgeds")).isZero();
+        // Ordinary requests of the tenant are still admitted meanwhile.
+        platform.gatewayClient(0).post().uri("/v1/stream/quiet").header("Authorization", key.bearer())
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"n\":1}").exchange().expectStatus().isNoContent();
+        readers.dispose();
+        assertThat(edgeRefused("edgeds", "inflight", "http")).isZero();
+    }
+
+    @Test
     void aTenantsConcurrentRequestsAreBoundedAtTheEdgeWhileAnotherTenantsAreServed() throws Exception {
         TestPlatform.Key busy = tenant("edgebusy", 0, 0);
         TestPlatform.Key calm = tenant("edgecalm", 0, 0);
