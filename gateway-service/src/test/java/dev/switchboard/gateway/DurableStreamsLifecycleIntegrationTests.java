@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -19,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * What a Durable Stream costs a tenant and what it leaves behind: a tenant holds at most
  * {@code max-per-tenant} live streams (here 3) — a delete or an expiry frees a place — and the rows
- * of a deleted or expired stream are removed by the retention sweep, its log partition with them.
+ * of a deleted or expired stream are removed by the retention sweep, its log partition with them;
+ * an SSE reader of a quiet stream gets a comment line every {@code sse-keep-alive} (here 500 ms).
  */
 class DurableStreamsLifecycleIntegrationTests {
 
@@ -28,7 +30,8 @@ class DurableStreamsLifecycleIntegrationTests {
 
     @BeforeAll
     static void start() {
-        platform = TestPlatform.start(1, List.of("--switchboard.delivery.streams.max-per-tenant=3"));
+        platform = TestPlatform.start(1, List.of("--switchboard.delivery.streams.max-per-tenant=3",
+                "--switchboard.delivery.streams.sse-keep-alive=500ms"));
         platform.createTenant("ds-life");
         key = platform.createKey("ds-life", "publish", "subscribe");
     }
@@ -48,6 +51,29 @@ class DurableStreamsLifecycleIntegrationTests {
 
     private static Mono<Long> rows(String sql) {
         return platform.delivery().getBean(DatabaseClient.class).sql(sql).map(r -> r.get(0, Long.class)).one();
+    }
+
+    @Test
+    void aQuietSseAnswerSendsKeepAliveComments() {
+        // A tenant of its own: the other test fills ds-life's three places.
+        platform.createTenant("ds-quiet");
+        TestPlatform.Key reader = platform.createKey("ds-quiet", "publish", "subscribe");
+        String name = "quiet-" + UUID.randomUUID();
+        platform.gatewayClient(0).put().uri("/v1/stream/" + name).header("Authorization", reader.bearer())
+                .contentType(MediaType.TEXT_PLAIN).exchange().expectStatus().isCreated();
+        try {
+            Flux<String> body = reactor.netty.http.client.HttpClient.create()
+                    .headers(h -> h.set("Authorization", reader.bearer()))
+                    .get().uri(platform.gatewayUrl(0) + "/v1/stream/" + name + "?offset=now&live=sse")
+                    .responseContent().asString();
+            StepVerifier.create(body.filter(chunk -> chunk.contains(": keep-alive")).take(2))
+                    .expectNextCount(2)
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(10));
+        } finally {
+            platform.gatewayClient(0).delete().uri("/v1/stream/" + name).header("Authorization", reader.bearer()).exchange()
+                    .expectStatus().isNoContent();
+        }
     }
 
     @Test

@@ -30,9 +30,11 @@ class StreamAnswers {
     static final Duration SSE_MAX_AGE = Duration.ofSeconds(60);
 
     private final Stopping stopping;
+    private final Duration keepAlive;
 
-    StreamAnswers(Stopping stopping) {
+    StreamAnswers(Stopping stopping, StreamSettings settings) {
         this.stopping = stopping;
+        this.keepAlive = settings.sseKeepAlive();
     }
 
     /** A catch-up read's answer: the chunk, its ETag ({@code etagKey}, the range, closed or not) and a 304 when the client has it. */
@@ -123,7 +125,10 @@ class StreamAnswers {
                     return sb.toString();
                 });
         response.setStatusCode(HttpStatus.OK);
-        return response.writeAndFlushWith(events.map(e -> Mono.just(response.bufferFactory().wrap(e.getBytes(StandardCharsets.UTF_8)))));
+        // A comment line while the stream is quiet, so proxies with an idle timeout keep the answer open (readers ignore comments).
+        Flux<String> comments = Flux.interval(keepAlive, keepAlive).onBackpressureDrop().map(tick -> ": keep-alive\n\n");
+        Flux<String> answer = events.publish(shared -> Flux.merge(shared, comments.takeUntilOther(shared.then(Mono.just(Boolean.TRUE)))));
+        return response.writeAndFlushWith(answer.map(e -> Mono.just(response.bufferFactory().wrap(e.getBytes(StandardCharsets.UTF_8)))));
     }
 
     /** A control event: where the reader stands, and whether it is caught up or the stream is closed (then no cursor). */
