@@ -34,12 +34,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 class EdgeAdmissionIntegrationTests {
 
     private static final int MAX_INFLIGHT = 3;
+    /** Twice the in-flight places: the live-read test fills exactly these. */
+    private static final int MAX_LIVE_READS = 2 * MAX_INFLIGHT;
 
     private static TestPlatform platform;
 
     @BeforeAll
     static void start() {
-        platform = TestPlatform.start(1, "--switchboard.gateway.admission.max-inflight-requests=" + MAX_INFLIGHT);
+        platform = TestPlatform.start(1, "--switchboard.gateway.admission.max-inflight-requests=" + MAX_INFLIGHT,
+                "--switchboard.gateway.admission.max-live-stream-reads=" + MAX_LIVE_READS);
         platform.startGateway(); // gateway 1: the default concurrency bound, for the flood
     }
 
@@ -264,7 +267,7 @@ class EdgeAdmissionIntegrationTests {
         // Twice the tenant's places in long-polls and SSE readers that wait on a quiet stream, as browsers following it do.
         List<Integer> statuses = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger open = new AtomicInteger();
-        reactor.core.Disposable readers = Flux.range(0, 2 * MAX_INFLIGHT)
+        reactor.core.Disposable readers = Flux.range(0, MAX_LIVE_READS)
                 .flatMap(i -> client.get().uri("/v1/stream/quiet?offset=now&live=" + (i % 2 == 0 ? "long-poll" : "sse"))
                         .header("Authorization", key.bearer())
                         .exchangeToMono(r -> {
@@ -284,8 +287,19 @@ class EdgeAdmissionIntegrationTests {
         // Ordinary requests of the tenant are still admitted meanwhile.
         platform.gatewayClient(0).post().uri("/v1/stream/quiet").header("Authorization", key.bearer())
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"n\":1}").exchange().expectStatus().isNoContent();
-        readers.dispose();
         assertThat(edgeRefused("edgeds", "inflight", "http")).isZero();
+        // Live reads have a bound of their own: one more than MAX_LIVE_READS is refused until one ends.
+        platform.gatewayClient(0).get().uri("/v1/stream/quiet?offset=now&live=long-poll").header("Authorization", key.bearer())
+                .exchange().expectStatus().isEqualTo(429).expectHeader().valueEquals("Retry-After", "1")
+                .expectBody().jsonPath("$.code").isEqualTo("rate_limited");
+        readers.dispose();
+        deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        int status = 0;
+        while (System.nanoTime() < deadline && (status = platform.gatewayClient(0).get().uri("/v1/stream/quiet?offset=-1&live=long-poll")
+                .header("Authorization", key.bearer()).exchange().returnResult(Void.class).getStatus().value()) == 429) {
+            Thread.sleep(50);
+        }
+        assertThat(status).as("a live read once the others ended (data waiting: answered at once)").isEqualTo(200);
     }
 
     @Test

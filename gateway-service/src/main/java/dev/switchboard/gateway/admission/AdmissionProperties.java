@@ -21,6 +21,9 @@ import java.time.Duration;
  *                            client address may send before its requests are refused unchecked: {@code 429
  *                            rate_limited} with {@code Retry-After}, until the allowance comes back. Default 20
  * @param authFailuresPerMinute how fast that allowance comes back. Default 20 (one every 3 s)
+ * @param maxLiveStreamReads  how many Durable Streams live reads (long-polls and SSE on {@code /v1/stream/…}, which the
+ *                            in-flight bound does not count) one tenant holds open on this gateway at once; one more is
+ *                            {@code 429 rate_limited} with {@code Retry-After: busyRetryAfter}. Default 10,000
  */
 @Validated
 @ConfigurationProperties("switchboard.gateway.admission")
@@ -29,12 +32,14 @@ public record AdmissionProperties(
         @Min(1) int maxInflightRequests,
         @NotNull Duration busyRetryAfter,
         @Min(1) int authFailureBurst,
-        @Min(1) int authFailuresPerMinute) {
+        @Min(1) int authFailuresPerMinute,
+        @Min(1) int maxLiveStreamReads) {
 
     public static final int DEFAULT_MAX_INFLIGHT_REQUESTS = 256;
     public static final Duration DEFAULT_BUSY_RETRY_AFTER = Duration.ofSeconds(1);
     public static final int DEFAULT_AUTH_FAILURE_BURST = 20;
     public static final int DEFAULT_AUTH_FAILURES_PER_MINUTE = 20;
+    public static final int DEFAULT_MAX_LIVE_STREAM_READS = 10_000;
 
     public AdmissionProperties {
         enabled = enabled == null || enabled;
@@ -42,5 +47,6 @@ public record AdmissionProperties(
         busyRetryAfter = busyRetryAfter == null ? DEFAULT_BUSY_RETRY_AFTER : busyRetryAfter;
         authFailureBurst = authFailureBurst == 0 ? DEFAULT_AUTH_FAILURE_BURST : authFailureBurst;
         authFailuresPerMinute = authFailuresPerMinute == 0 ? DEFAULT_AUTH_FAILURES_PER_MINUTE : authFailuresPerMinute;
+        maxLiveStreamReads = maxLiveStreamReads == 0 ? DEFAULT_MAX_LIVE_STREAM_READS : maxLiveStreamReads;
     }
 }

@@ -2,6 +2,7 @@ package dev.switchboard.gateway.rest;
 
 import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.errors.Headers;
+import dev.switchboard.gateway.admission.AdmissionProperties;
 import dev.switchboard.gateway.auth.Caller;
 import dev.switchboard.gateway.auth.CredentialWatch;
 import dev.switchboard.gateway.config.GatewayProperties;
@@ -32,7 +33,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Durable Streams ({@code /v1/stream/{path}}, github.com/durable-streams): the gateway authenticates
@@ -67,9 +71,12 @@ class DurableStreamsProxy {
     private final CredentialWatch watch;
     private final WorkflowClient workflow;
     private final JsonMapper json;
+    private final AdmissionProperties admission;
+    private final Map<String, AtomicInteger> liveReads = new ConcurrentHashMap<>();
 
     DurableStreamsProxy(WebClient.Builder builder, GatewayProperties properties, CredentialWatch watch, WorkflowClient workflow,
-                        JsonMapper json, ObjectProvider<ReactorResourceFactory> resources) {
+                        JsonMapper json, AdmissionProperties admission, ObjectProvider<ReactorResourceFactory> resources) {
+        this.admission = admission;
         this.workflow = workflow;
         this.json = json;
         this.web = UpstreamHttp.client(builder, "durable-streams", 2000, properties.deliveryUrl(), properties.serviceToken(),
@@ -141,8 +148,37 @@ class DurableStreamsProxy {
                 });
     }
 
-    /** Forwards the request to {@code target} in delivery-service and relays the answer as it comes. */
+    /**
+     * Forwards the request to {@code target} in delivery-service and relays the answer as it comes. A
+     * live read holds one of its tenant's {@code maxLiveStreamReads} places on this gateway until it ends.
+     */
     private Mono<Void> relay(URI target, Caller caller, ServerHttpRequest request, ServerHttpResponse response) {
+        if (request.getMethod() != HttpMethod.GET || !request.getQueryParams().containsKey("live")) {
+            return forward(target, caller, request, response);
+        }
+        AtomicInteger reads = liveReads.computeIfAbsent(caller.tenant(), t -> new AtomicInteger());
+        if (reads.incrementAndGet() > admission.maxLiveStreamReads()) {
+            release(caller.tenant(), reads);
+            return Mono.error(SwitchboardException.retryLater(ErrorCode.RATE_LIMITED, "This tenant has " + admission.maxLiveStreamReads()
+                    + " live stream reads open on this gateway, as many as it may; retry shortly.", admission.busyRetryAfter()));
+        }
+        return forward(target, caller, request, response).doFinally(signal -> release(caller.tenant(), reads));
+    }
+
+    /** One live read ended; a tenant's counter goes once it is back to zero. */
+    private void release(String tenant, AtomicInteger reads) {
+        if (reads.decrementAndGet() <= 0) {
+            liveReads.computeIfPresent(tenant, (t, n) -> n.get() <= 0 ? null : n);
+        }
+    }
+
+    /** Live reads open on this gateway, per tenant. */
+    int liveReads(String tenant) {
+        AtomicInteger n = liveReads.get(tenant);
+        return n == null ? 0 : n.get();
+    }
+
+    private Mono<Void> forward(URI target, Caller caller, ServerHttpRequest request, ServerHttpResponse response) {
         HttpMethod method = request.getMethod();
         WebClient.RequestBodySpec out = web.method(method)
                 .uri(target)
