@@ -101,15 +101,19 @@ class StreamAnswers {
             out.set(StreamHeaders.STREAM_SSE_DATA_ENCODING, "base64");
         }
         String[] lastCursor = {cursor};
+        // One write (and flush) per append unit, its data event with its control event: a reader never gets a pair cut in two.
         Flux<String> events = chunks
                 .takeUntilOther(stopping.signal())
-                .map(chunk -> {
-                    StringBuilder sb = new StringBuilder();
+                .concatMapIterable(chunk -> {
+                    List<String> writes = new ArrayList<>();
                     List<List<StreamStore.Message>> units = units(chunk.messages());
                     if (units.isEmpty()) {
+                        StringBuilder sb = new StringBuilder();
                         control(sb, chunk.next(), chunk.upToDate(), chunk.closedAtEnd(), lastCursor);
+                        writes.add(sb.toString());
                     }
                     for (int i = 0; i < units.size(); i++) {
+                        StringBuilder sb = new StringBuilder();
                         List<StreamStore.Message> unit = units.get(i);
                         boolean last = i == units.size() - 1;
                         byte[] data = StreamContent.body(chunk.stream().json(), texts(unit));
@@ -121,8 +125,9 @@ class StreamAnswers {
                         }
                         sb.append('\n');
                         control(sb, unit.get(unit.size() - 1).seq(), last && chunk.upToDate(), last && chunk.closedAtEnd(), lastCursor);
+                        writes.add(sb.toString());
                     }
-                    return sb.toString();
+                    return writes;
                 });
         response.setStatusCode(HttpStatus.OK);
         // A comment line while the stream is quiet, so proxies with an idle timeout keep the answer open (readers ignore comments).
