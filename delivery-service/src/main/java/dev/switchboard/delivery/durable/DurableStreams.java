@@ -52,11 +52,15 @@ class DurableStreams {
     private final PublishLimiter limiter;
     private final StreamSettings settings;
     private final MeterRegistry meters;
+    private final DistributionSummary batchSizes;
 
     DurableStreams(StreamStore store, TransactionalOperator tx, JsonMapper json, RegistryClient registry, PublishLimiter limiter,
                    StreamSettings settings, MeterRegistry meters) {
         this.settings = settings;
         this.meters = meters;
+        this.batchSizes = DistributionSummary.builder("switchboard.delivery.streams.batch.appends")
+                .description("Appends to one Durable Stream carried by one transaction (group commit)")
+                .register(meters);
         this.store = store;
         this.tx = tx;
         this.json = json;
@@ -305,9 +309,7 @@ class DurableStreams {
             return;
         }
         queued.addAndGet(-batch.size());
-        DistributionSummary.builder("switchboard.delivery.streams.batch.appends")
-                .description("Appends to one Durable Stream carried by one transaction (group commit)")
-                .register(meters).record(batch.size());
+        batchSizes.record(batch.size());
         // The batch's transaction runs on its own: the requests it answers cannot cancel what the others wait for.
         tx.transactional(commit(key.tenant(), key.path(), batch))
                 .subscribe(done -> answer(key.tenant(), batch, done, null),
