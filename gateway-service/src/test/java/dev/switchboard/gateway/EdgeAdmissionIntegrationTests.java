@@ -259,8 +259,10 @@ class EdgeAdmissionIntegrationTests {
     @Test
     void durableStreamsLiveReadsWaitWithoutTakingTheTenantsPlaces() throws Exception {
         TestPlatform.Key key = tenant("edgeds", 0, 0);
-        platform.gatewayClient(0).put().uri("/v1/stream/quiet").header("Authorization", key.bearer())
-                .contentType(MediaType.APPLICATION_JSON).exchange().expectStatus().isCreated();
+        for (String path : List.of("/v1/stream/quiet", "/v1/stream/busy")) {
+            platform.gatewayClient(0).put().uri(path).header("Authorization", key.bearer())
+                    .contentType(MediaType.APPLICATION_JSON).exchange().expectStatus().isCreated();
+        }
         EdgeAdmission admission = platform.gateway(0).getBean(EdgeAdmission.class);
         WebClient client = WebClient.builder().baseUrl(platform.gatewayUrl(0))
                 .clientConnector(new ReactorClientHttpConnector(HttpClient.create(ConnectionProvider.newConnection()))).build();
@@ -284,8 +286,9 @@ class EdgeAdmissionIntegrationTests {
         assertThat(open.get()).as("SSE readers answered with their headers").isEqualTo(MAX_INFLIGHT);
         assertThat(statuses).doesNotContain(429);
         assertThat(admission.inflight("edgeds")).isZero();
-        // Ordinary requests of the tenant are still admitted meanwhile.
-        platform.gatewayClient(0).post().uri("/v1/stream/quiet").header("Authorization", key.bearer())
+        // Ordinary requests of the tenant are still admitted meanwhile (to another stream: an append to the quiet one
+        // would answer the waiting long-polls and free their places before the bound is tried below).
+        platform.gatewayClient(0).post().uri("/v1/stream/busy").header("Authorization", key.bearer())
                 .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"n\":1}").exchange().expectStatus().isNoContent();
         assertThat(edgeRefused("edgeds", "inflight", "http")).isZero();
         // Live reads have a bound of their own: one more than MAX_LIVE_READS is refused until one ends.
@@ -295,7 +298,7 @@ class EdgeAdmissionIntegrationTests {
         readers.dispose();
         deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         int status = 0;
-        while (System.nanoTime() < deadline && (status = platform.gatewayClient(0).get().uri("/v1/stream/quiet?offset=-1&live=long-poll")
+        while (System.nanoTime() < deadline && (status = platform.gatewayClient(0).get().uri("/v1/stream/busy?offset=-1&live=long-poll")
                 .header("Authorization", key.bearer()).exchange().returnResult(Void.class).getStatus().value()) == 429) {
             Thread.sleep(50);
         }
