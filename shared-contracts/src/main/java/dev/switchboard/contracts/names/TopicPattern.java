@@ -76,6 +76,47 @@ public final class TopicPattern {
         return true;
     }
 
+    /**
+     * A regular expression, anchored at both ends, that a valid topic name matches exactly when
+     * {@link #matches} says so. It is written in the syntax Java and PostgreSQL's {@code ~} share, so
+     * a store can select the matching names itself.
+     */
+    public String regex() {
+        String segment = "[a-z0-9][a-z0-9_-]*";
+        StringBuilder regex = new StringBuilder("^");
+        for (int i = 0; i < segments.length; i++) {
+            if (i > 0) {
+                regex.append("\\.");
+            }
+            // Literal segments hold only [a-z0-9_-]: nothing in them is special outside brackets.
+            regex.append(switch (segments[i]) {
+                case "*" -> segment;
+                case ">" -> segment + "(\\." + segment + ")*";
+                default -> segments[i];
+            });
+        }
+        return regex.append('$').toString();
+    }
+
+    /**
+     * What every matching name starts with: the literal segments before the first wildcard, each
+     * with the dot after it ({@code chat.} for {@code chat.*}, empty for {@code *.question}), or the
+     * whole name of a concrete one. A store ranges over names from this prefix instead of all of them.
+     */
+    public String literalPrefix() {
+        if (!wildcard) {
+            return text;
+        }
+        StringBuilder prefix = new StringBuilder();
+        for (String segment : segments) {
+            if (segment.equals("*") || segment.equals(">")) {
+                break;
+            }
+            prefix.append(segment).append('.');
+        }
+        return prefix.toString();
+    }
+
     /** The most specific of {@code candidates} that matches {@code topic}, if any. */
     public static Optional<TopicPattern> mostSpecificMatch(Collection<TopicPattern> candidates, String topic) {
         return candidates.stream().filter(p -> p.matches(topic)).min(MOST_SPECIFIC_FIRST);

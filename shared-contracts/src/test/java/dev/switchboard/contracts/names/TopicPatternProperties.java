@@ -124,6 +124,28 @@ class TopicPatternProperties {
         assertThat(pq == 0).isEqualTo(p.equals(q));
     }
 
+    @Property
+    void theRegexAndThePrefixSelectWhatTheMatcherMatches(@ForAll("smallPatterns") String text, @ForAll("smallNames") String name) {
+        TopicPattern pattern = TopicPattern.of(text);
+        assertThat(Pattern.compile(pattern.regex()).matcher(name).find()).as("%s ~ %s", name, pattern.regex())
+                .isEqualTo(pattern.matches(name));
+        if (pattern.matches(name)) {
+            assertThat(name).startsWith(pattern.literalPrefix());
+        }
+    }
+
+    @Property
+    void theRegexSelectsEveryNameAPatternMadeFromItMatches(@ForAll("topicNames") String name, @ForAll Random random) {
+        String[] segments = name.split("\\.");
+        int at = random.nextInt(segments.length);
+        TopicPattern star = TopicPattern.of(replace(segments, at, "*"));
+        assertThat(Pattern.compile(star.regex()).matcher(name).find()).isTrue();
+        assertThat(name).startsWith(star.literalPrefix());
+        TopicPattern tail = TopicPattern.of(String.join(".", Arrays.copyOf(segments, at)) + (at == 0 ? ">" : ".>"));
+        assertThat(Pattern.compile(tail.regex()).matcher(name).find()).isTrue();
+        assertThat(TopicPattern.of(name).literalPrefix()).isEqualTo(name);
+    }
+
     @Provide
     Arbitrary<String> topicNames() {
         return NameArbitraries.topicNames();
