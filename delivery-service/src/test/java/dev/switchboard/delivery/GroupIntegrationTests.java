@@ -766,6 +766,75 @@ class GroupIntegrationTests {
         assertThat(await(api.poll("aging", "g", "{\"max\":10}")).seqs()).containsExactly(4L);
     }
 
+    private static List<String> listed(Api api, String query) {
+        Answer answer = await(api.call("GET", "/internal/v1/tenants/acme/topics?" + query, null));
+        assertThat(answer.status()).as(answer.body().toString()).isEqualTo(200);
+        return answer.body().get("topics").findValuesAsString("topic");
+    }
+
+    @Test
+    void topicsMatchingAPatternAreListedByNameAndWithAGroupOnlyWhereItHasWork() {
+        for (String topic : List.of("lst.a", "lst.b", "lst.c", "lst.x.y", "lstb.a")) {
+            declare(topic, 2, 5);
+        }
+        registry.declare("globex", "lst.g", settings(1, 5));
+        Api api = api();
+        java.time.Instant before = java.time.Instant.now().minusSeconds(1);
+        publishN(api, "lst.a", 3);
+        for (String topic : List.of("lst.b", "lst.c", "lst.x.y", "lstb.a", "lst.c.dlq")) {
+            publishN(api, topic, 1);
+        }
+        assertThat(await(api.call("POST", "/internal/v1/tenants/globex/topics/lst.g/events", "{\"type\":\"t\"}")).status()).isEqualTo(201);
+
+        // By name; another tenant's topic, other prefixes, deeper names and dead-letter topics are not ones of lst.*.
+        Answer all = await(api.call("GET", "/internal/v1/tenants/acme/topics?pattern=lst.*", null));
+        assertThat(all.body().get("topics").findValuesAsString("topic")).containsExactly("lst.a", "lst.b", "lst.c");
+        assertThat(all.body().get("next").isNull()).isTrue();
+        JsonNode a = all.body().get("topics").get(0);
+        assertThat(a.get("head").asLong()).isEqualTo(3);
+        assertThat(java.time.Instant.parse(a.get("createdAt").asString())).isBetween(before, java.time.Instant.now().plusSeconds(1));
+        assertThat(listed(api, "pattern=lst.>")).containsExactly("lst.a", "lst.b", "lst.c", "lst.x.y");
+        assertThat(listed(api, "pattern=lst.*.dlq")).containsExactly("lst.c.dlq");
+        assertThat(listed(api, "pattern=*.a")).containsExactly("lst.a", "lstb.a");
+        assertThat(listed(api, "pattern=lst.b")).containsExactly("lst.b");
+        // A page at a time.
+        Answer page = await(api.call("GET", "/internal/v1/tenants/acme/topics?pattern=lst.*&limit=2", null));
+        assertThat(page.body().get("topics").findValuesAsString("topic")).containsExactly("lst.a", "lst.b");
+        assertThat(page.body().get("next").asString()).isEqualTo("lst.b");
+        assertThat(listed(api, "pattern=lst.*&after=lst.b")).containsExactly("lst.c");
+
+        // With a group: every topic it never polled; then only where it has something to lease.
+        assertThat(listed(api, "pattern=lst.*&group=lg")).containsExactly("lst.a", "lst.b", "lst.c");
+        Answer leasedA = await(api.poll("lst.a", "lg", "{\"max\":10}"));
+        assertThat(leasedA.seqs()).hasSize(3);
+        Map<Integer, List<Long>> byPartition = new HashMap<>();
+        leasedA.body().get("events").forEach(e -> byPartition.computeIfAbsent(e.get("partition").asInt(), k -> new ArrayList<>())
+                .add(e.get("seq").asLong()));
+        byPartition.forEach((partition, seqs) -> assertThat(await(api.group("lst.a", "lg", "ack",
+                "{\"seqs\":" + seqs + ",\"partition\":" + partition + "}")).body().get("acked")).hasSize(seqs.size()));
+        assertThat(await(api.status("lst.a", "lg")).body().get("lag").asLong()).isZero();
+        Answer leasedB = await(api.poll("lst.b", "lg", "{\"max\":10,\"ackDeadlineMs\":60000}"));
+        assertThat(leasedB.seqs()).hasSize(1);
+        assertThat(await(api.poll("lst.c", "lg", "{\"from\":\"latest\"}")).seqs()).isEmpty();
+        // lst.a is done, lst.b's one event is leased, lst.c's group started after its event.
+        assertThat(listed(api, "pattern=lst.*&group=lg")).isEmpty();
+        // A nacked event due again, and a new event, are work.
+        int partitionB = leasedB.body().get("events").get(0).get("partition").asInt();
+        assertThat(await(api.group("lst.b", "lg", "nack", "{\"seqs\":" + leasedB.seqs() + ",\"partition\":" + partitionB
+                + ",\"delayMs\":0}")).status()).isEqualTo(200);
+        publishN(api, "lst.c", 1);
+        assertThat(listed(api, "pattern=lst.*&group=lg")).containsExactly("lst.b", "lst.c");
+        assertThat(listed(api, "pattern=lst.*&group=other")).containsExactly("lst.a", "lst.b", "lst.c");
+
+        // Bad input is a 400 problem.
+        for (String bad : List.of("pattern=lst..*", "", "pattern=lst.*&group=Bad", "pattern=lst.*&limit=0",
+                "pattern=lst.*&limit=1001", "pattern=lst.*&after=..")) {
+            Answer refused = await(api.call("GET", "/internal/v1/tenants/acme/topics?" + bad, null));
+            assertThat(refused.status()).as(bad).isEqualTo(400);
+            assertThat(refused.body().get("code").asString()).as(bad).isEqualTo("invalid_request");
+        }
+    }
+
     @Test
     void aRestartOfDeliveryMidLeaseKeepsLeasesAndOffsets() {
         ConfigurableApplicationContext first = startInstance();
