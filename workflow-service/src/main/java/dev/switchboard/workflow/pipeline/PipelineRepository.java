@@ -7,6 +7,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.time.Instant;
+import java.time.OffsetDateTime;
 
 /** The tables {@code pipelines} and {@code pipeline_versions} ({@code V1__pipelines.sql}); every statement is scoped by tenant. */
 @Repository
@@ -46,12 +47,14 @@ class PipelineRepository {
 
     /** The pipelines that have a trigger, after {@code (tenant, name)}, by tenant and name, at most {@code limit}. */
     Flux<Pipelines.Triggered> triggered(String afterTenant, String afterName, int limit) {
-        return db.sql("SELECT tenant_id, name, latest_version, trigger_topic FROM pipelines "
-                        + "WHERE trigger_topic IS NOT NULL AND deleted_at IS NULL AND (tenant_id, name) > (:tenant, :name) "
-                        + "ORDER BY tenant_id, name LIMIT :limit")
+        return db.sql("SELECT p.tenant_id, p.name, p.latest_version, p.trigger_topic, v.created_at FROM pipelines p "
+                        + "JOIN pipeline_versions v ON v.tenant_id = p.tenant_id AND v.name = p.name AND v.version = p.latest_version "
+                        + "WHERE p.trigger_topic IS NOT NULL AND p.deleted_at IS NULL AND (p.tenant_id, p.name) > (:tenant, :name) "
+                        + "ORDER BY p.tenant_id, p.name LIMIT :limit")
                 .bind("tenant", afterTenant).bind("name", afterName).bind("limit", limit)
                 .map(row -> new Pipelines.Triggered(row.get("tenant_id", String.class), row.get("name", String.class),
-                        row.get("latest_version", Integer.class), row.get("trigger_topic", String.class)))
+                        row.get("latest_version", Integer.class), row.get("trigger_topic", String.class),
+                        row.get("created_at", OffsetDateTime.class).toInstant()))
                 .all();
     }
 

@@ -12,6 +12,7 @@ import reactor.core.publisher.Mono;
 import tools.jackson.databind.cfg.DateTimeFeature;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -73,8 +74,8 @@ public class Pipelines {
         return definition;
     }
 
-    /** A pipeline whose latest version has a trigger: what the trigger consumer watches. */
-    public record Triggered(String tenant, String name, int version, String topic) {
+    /** A pipeline whose latest version has a trigger: what the trigger consumer watches; {@code savedAt}: when that version was saved. */
+    public record Triggered(String tenant, String name, int version, String topic, Instant savedAt) {
     }
 
     /** The pipelines with a trigger, after {@code (tenant, name)} in that order, at most {@code limit}: a page of them. */

@@ -1,5 +1,6 @@
 package dev.switchboard.workflow.run;
 
+import dev.switchboard.contracts.names.TopicPattern;
 import dev.switchboard.platform.lifecycle.PeriodicWork;
 import dev.switchboard.workflow.config.WorkflowProperties;
 import dev.switchboard.workflow.pipeline.Pipelines;
@@ -9,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
+import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -20,12 +22,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -39,7 +41,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * event that cannot start a run (its output topic does not exist) is nacked with the reason, so
  * after the topic's {@code maxAttempts} it sits in {@code {topic}.dlq}, visible, instead of vanishing.
  *
- * <p>A trigger on a topic pattern ({@code chat.*}) starts nothing yet: a group is one topic.
+ * <p>A trigger on a topic pattern ({@code chat.*}, {@code support.>}) is the same group on every
+ * topic of the tenant that matches: at each poll delivery-service lists the matching topics where the
+ * group has something to lease (a page of {@value #PAGE} at a time, a topic the group never polled
+ * included), and only those are polled, {@value #TOPIC_CONCURRENCY} at a time. A topic whose first
+ * event came after the pipeline's version was saved — the chat a user just opened with their first
+ * question — starts its group at its oldest event, so that question starts a run; an older topic at
+ * its head, as a plain trigger does. Dead-letter topics never match a pattern unless it names them.
  */
 @Component
 class TriggerConsumer extends PeriodicWork {
@@ -49,6 +57,7 @@ class TriggerConsumer extends PeriodicWork {
     static final int PAGE = 500;
     static final int BATCH = 32;
     private static final int CONCURRENCY = 16;
+    static final int TOPIC_CONCURRENCY = 4;
     private static final Duration ACK_DEADLINE = Duration.ofSeconds(60);
     private static final Duration NACK_DELAY = Duration.ofSeconds(5);
 
@@ -58,7 +67,6 @@ class TriggerConsumer extends PeriodicWork {
     private final DeliveryPublisher delivery;
     private final WebClient web;
     private final WorkflowProperties.Runs settings;
-    private final Set<String> patternsLogged = ConcurrentHashMap.newKeySet();
     private final Map<String, String> problems = new ConcurrentHashMap<>();
     private final Counter started;
 
@@ -117,25 +125,53 @@ class TriggerConsumer extends PeriodicWork {
     }
 
     private Mono<Void> consume(Pipelines.Triggered trigger) {
-        if (trigger.topic().contains("*") || trigger.topic().contains(">")) {
-            if (patternsLogged.add(trigger.tenant() + "/" + trigger.name())) {
-                log.atWarn().addKeyValue("tenant", trigger.tenant())
-                        .log("Pipeline {} (tenant {}) is triggered by the pattern {}: pattern triggers start no runs yet",
-                        trigger.name(), trigger.tenant(), trigger.topic());
-            }
-            return Mono.empty();
-        }
+        TopicPattern pattern = TopicPattern.of(trigger.topic());
+        return pattern.isWildcard() ? consumeMatching(trigger, "") : consume(trigger, trigger.topic(), true);
+    }
+
+    /** A pattern trigger: the matching topics where its group has work, after {@code after}, a page at a time. */
+    private Mono<Void> consumeMatching(Pipelines.Triggered trigger, String after) {
+        return web.get().uri(uri -> uri.path("/internal/v1/tenants/{tenant}/topics").queryParam("pattern", "{pattern}")
+                        .queryParam("group", "{group}").queryParam("after", "{after}").queryParam("limit", PAGE)
+                        .build(trigger.tenant(), trigger.topic(), group(trigger.name()), after))
+                .exchangeToMono(response -> answer(response, "the listing of the trigger's topics"))
+                .flatMap(answer -> Flux.fromIterable(answer.path("topics"))
+                        .flatMap(listed -> {
+                            String topic = listed.path("topic").asString();
+                            // A topic older than this version of the pipeline: its group starts at the head.
+                            boolean latest = Instant.parse(listed.path("createdAt").asString()).isBefore(trigger.savedAt());
+                            String key = trigger.tenant() + "/" + trigger.name() + "/" + topic;
+                            return consume(trigger, topic, latest).doOnSuccess(done -> problems.remove(key))
+                                    .onErrorResume(e -> {
+                                        if (!e.toString().equals(problems.put(key, e.toString()))) {
+                                            log.atWarn().addKeyValue("tenant", trigger.tenant())
+                                                    .log("Trigger of pipeline {} (tenant {}) on {}, topic {}: {}", trigger.name(),
+                                                            trigger.tenant(), trigger.topic(), topic, e.toString());
+                                        }
+                                        return Mono.empty();
+                                    });
+                        }, TOPIC_CONCURRENCY)
+                        .then(answer.path("next").isString() ? consumeMatching(trigger, answer.path("next").asString()) : Mono.empty()));
+    }
+
+    /** One poll of the trigger's group on {@code topic}: runs started, then the batch settled. */
+    private Mono<Void> consume(Pipelines.Triggered trigger, String topic, boolean fromLatest) {
         String path = "/internal/v1/tenants/{tenant}/topics/{topic}/groups/{group}";
-        Map<String, Object> poll = Map.of("max", BATCH, "from", "latest", "ackDeadlineMs", ACK_DEADLINE.toMillis());
-        return web.post().uri(path + "/poll", trigger.tenant(), trigger.topic(), group(trigger.name())).bodyValue(poll)
-                .exchangeToMono(response -> response.statusCode().is2xxSuccessful()
-                        ? response.bodyToMono(JsonNode.class)
-                        : response.bodyToMono(String.class).defaultIfEmpty("").flatMap(body -> Mono.error(new IllegalStateException(
-                                "delivery-service answered " + response.statusCode().value() + " to the trigger's poll: " + body))))
+        Map<String, Object> poll = Map.of("max", BATCH, "from", fromLatest ? "latest" : "earliest",
+                "ackDeadlineMs", ACK_DEADLINE.toMillis());
+        return web.post().uri(path + "/poll", trigger.tenant(), topic, group(trigger.name())).bodyValue(poll)
+                .exchangeToMono(response -> answer(response, "the trigger's poll"))
                 .flatMapMany(answer -> Flux.fromIterable(answer.path("events")))
                 .concatMap(event -> handle(trigger, event).map(reason -> Map.entry(event, reason)))
                 .collectList()
-                .flatMap(handled -> settle(trigger, path, handled));
+                .flatMap(handled -> settle(trigger, topic, path, handled));
+    }
+
+    private static Mono<JsonNode> answer(ClientResponse response, String what) {
+        return response.statusCode().is2xxSuccessful()
+                ? response.bodyToMono(JsonNode.class)
+                : response.bodyToMono(String.class).defaultIfEmpty("").flatMap(body -> Mono.error(new IllegalStateException(
+                        "delivery-service answered " + response.statusCode().value() + " to " + what + ": " + body)));
     }
 
     /** Starts the event's run, or finds the one it started before; the reason it cannot, or empty text when it can. */
@@ -171,7 +207,7 @@ class TriggerConsumer extends PeriodicWork {
     }
 
     /** Acks what was handled, nacks (with the reason) what could not start a run, per partition. */
-    private Mono<Void> settle(Pipelines.Triggered trigger, String path, List<Map.Entry<JsonNode, String>> handled) {
+    private Mono<Void> settle(Pipelines.Triggered trigger, String topic, String path, List<Map.Entry<JsonNode, String>> handled) {
         Map<Integer, List<Long>> acks = new LinkedHashMap<>();
         Map<String, List<Map.Entry<JsonNode, String>>> nacks = new LinkedHashMap<>();
         for (Map.Entry<JsonNode, String> h : handled) {
@@ -184,14 +220,15 @@ class TriggerConsumer extends PeriodicWork {
         }
         String group = group(trigger.name());
         Flux<Void> ack = Flux.fromIterable(acks.entrySet()).concatMap(a -> web.post()
-                .uri(path + "/ack", trigger.tenant(), trigger.topic(), group)
+                .uri(path + "/ack", trigger.tenant(), topic, group)
                 .bodyValue(Map.of("seqs", a.getValue(), "partition", a.getKey()))
                 .retrieve().toBodilessEntity().then());
         Flux<Void> nack = Flux.fromIterable(nacks.values()).concatMap(n -> {
             String reason = n.get(0).getValue();
             log.atWarn().addKeyValue("tenant", trigger.tenant())
-                    .log("Trigger event(s) of pipeline {} (tenant {}) start no run: {}", trigger.name(), trigger.tenant(), reason);
-            return web.post().uri(path + "/nack", trigger.tenant(), trigger.topic(), group)
+                    .log("Trigger event(s) of pipeline {} (tenant {}) on {} start no run: {}", trigger.name(), trigger.tenant(),
+                            topic, reason);
+            return web.post().uri(path + "/nack", trigger.tenant(), topic, group)
                     .bodyValue(Map.of("seqs", n.stream().map(e -> e.getKey().path("seq").asLong()).toList(),
                             "partition", n.get(0).getKey().path("partition").asInt(), "delayMs", NACK_DELAY.toMillis(),
                             "reason", reason.length() > 500 ? reason.substring(0, 500) : reason))
