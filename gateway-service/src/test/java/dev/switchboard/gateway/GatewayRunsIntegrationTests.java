@@ -192,6 +192,62 @@ class GatewayRunsIntegrationTests {
     }
 
     @Test
+    void aPatternTriggerAnswersTheFirstQuestionOfEveryNewTopicOnItAndNothingAskedBeforeThePipeline() throws Exception {
+        platform.declareTopic("acme-runs", "chat.*", Map.of());
+        String question = "{\"id\":\"%s\",\"type\":\"chat.question\",\"source\":\"/chats\",\"data\":{\"text\":\"%s\"}}";
+        // A chat that existed before the pipeline, with a question nobody was there to answer.
+        assertThat(post(publisher.bearer(), "/v1/topics/chat.old/events", question.formatted("old-1", "Too early?")).getStatus().value())
+                .isEqualTo(201);
+        gateway().put().uri("/v1/pipelines/chatty").header("Authorization", admin.bearer())
+                .contentType(MediaType.parseMediaType("application/yaml")).bodyValue("""
+                        trigger: {topic: "chat.*", types: [chat.question]}
+                        output: "{trigger.topic}"
+                        steps:
+                          - {id: ask, type: prompt, template: "{{trigger.topic}}: {{data.text}}"}
+                          - {id: say, type: model, input: ask, provider: echo, model: echo-1}
+                        """).exchange().expectStatus().isCreated().expectBody().returnResult();
+
+        // Chats opened after the pipeline: the question that created each topic is answered, on that topic.
+        for (String chat : List.of("alice", "bob")) {
+            assertThat(post(publisher.bearer(), "/v1/topics/chat." + chat + "/events", question.formatted(chat + "-1", "Hello from " + chat))
+                    .getStatus().value()).isEqualTo(201);
+        }
+        for (String chat : List.of("alice", "bob")) {
+            JsonNode completed = awaitEvent("chat." + chat, "ai.completed", "causationid", chat + "-1");
+            assertThat(completed.path("data").path("answer").asString()).isEqualTo("chat." + chat + ": Hello from " + chat);
+        }
+
+        // The older chat: its group starts at its head when the pipeline first finds it, so a new question is answered.
+        WebTestClient delivery = WebTestClient.bindToServer().baseUrl(platform.deliveryUrl())
+                .defaultHeader("Authorization", "Bearer " + TestPlatform.SERVICE_TOKEN).build();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (delivery.get().uri("/internal/v1/tenants/acme-runs/topics/chat.old/groups/wf-chatty").exchange()
+                .returnResult(Void.class).getStatus().value() != 200) {
+            assertThat(System.nanoTime()).as("the trigger's group on chat.old to appear").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        assertThat(post(publisher.bearer(), "/v1/topics/chat.old/events", question.formatted("old-2", "Now?")).getStatus().value())
+                .isEqualTo(201);
+        awaitEvent("chat.old", "ai.completed", "causationid", "old-2");
+        // A later question on a chat with an answer: a run of its own. The runs' own events on the chats
+        // (tokens, completions) match the pattern too and start nothing.
+        assertThat(post(publisher.bearer(), "/v1/topics/chat.alice/events", question.formatted("alice-2", "Again")).getStatus().value())
+                .isEqualTo(201);
+        awaitEvent("chat.alice", "ai.completed", "causationid", "alice-2");
+        Thread.sleep(1_500);
+        Map<String, List<String>> answered = new java.util.TreeMap<>();
+        for (String chat : List.of("alice", "bob", "old")) {
+            answered.put(chat, new java.util.ArrayList<>());
+            get(reader.bearer(), "/v1/topics/chat." + chat + "/events?after=0&limit=1000").getResponseBody().path("events").forEach(e -> {
+                if (e.path("type").asString().equals("ai.completed")) {
+                    answered.get(chat).add(e.path("causationid").asString());
+                }
+            });
+        }
+        assertThat(answered).isEqualTo(Map.of("alice", List.of("alice-1", "alice-2"), "bob", List.of("bob-1"), "old", List.of("old-2")));
+    }
+
+    @Test
     void aRunNobodyWatchesIsCancelledWhileAWatchedOneRunsToItsEnd() throws Exception {
         gateway().put().uri("/v1/pipelines/costly").header("Authorization", admin.bearer())
                 .contentType(MediaType.parseMediaType("application/yaml")).bodyValue("""
