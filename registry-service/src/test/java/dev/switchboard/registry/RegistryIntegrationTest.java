@@ -38,7 +38,8 @@ import static org.assertj.core.api.Assertions.assertThat;
         "switchboard.registry.heartbeat-interval=PT0.5S",
         "switchboard.registry.maintenance-interval=PT0.2S",
         "switchboard.registry.max-page-size=20",
-        "switchboard.registry.max-request-bytes=4096"})
+        "switchboard.registry.max-request-bytes=4096",
+        "switchboard.registry.revocation-barrier=PT1.5S"})
 public abstract class RegistryIntegrationTest {
 
     static final String ADMIN_TOKEN = "test-admin-token-0123456789abcdef";

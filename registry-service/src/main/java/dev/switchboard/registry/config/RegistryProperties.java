@@ -20,6 +20,10 @@ import java.time.Duration;
  * @param maxPageSize           the largest {@code limit} a list accepts
  * @param maxRequestBytes       the largest request body the admin API accepts
  * @param maintenanceInterval   how often expired change rows are pruned and expired previous client secrets wiped
+ * @param revocationBarrier     the longest a revocation (a key or tenant deleted) waits for every live change-feed
+ *                              subscriber to confirm it applied it before it is answered anyway; by then a
+ *                              subscriber that has not confirmed has a silent feed and trusts no cached answer
+ *                              older than its {@code degraded-max-age} (feed heartbeat + 2 × that, by default)
  */
 @Validated
 @ConfigurationProperties("switchboard.registry")
@@ -32,7 +36,8 @@ public record RegistryProperties(
         @NotNull Duration heartbeatInterval,
         @Min(1) @Max(1000) int maxPageSize,
         @Min(1024) int maxRequestBytes,
-        @NotNull Duration maintenanceInterval) {
+        @NotNull Duration maintenanceInterval,
+        @NotNull Duration revocationBarrier) {
 
     public static final Duration DEFAULT_CLIENT_SECRET_GRACE = Duration.ofHours(1);
     public static final Duration DEFAULT_CHANGE_RETENTION = Duration.ofHours(1);
@@ -40,6 +45,7 @@ public record RegistryProperties(
     public static final int DEFAULT_MAX_PAGE_SIZE = 100;
     public static final int DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
     public static final Duration DEFAULT_MAINTENANCE_INTERVAL = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_REVOCATION_BARRIER = Duration.ofSeconds(7);
 
     public RegistryProperties {
         clientSecretGrace = clientSecretGrace == null ? DEFAULT_CLIENT_SECRET_GRACE : clientSecretGrace;
@@ -48,5 +54,6 @@ public record RegistryProperties(
         maxPageSize = maxPageSize == 0 ? DEFAULT_MAX_PAGE_SIZE : maxPageSize;
         maxRequestBytes = maxRequestBytes == 0 ? DEFAULT_MAX_REQUEST_BYTES : maxRequestBytes;
         maintenanceInterval = maintenanceInterval == null ? DEFAULT_MAINTENANCE_INTERVAL : maintenanceInterval;
+        revocationBarrier = revocationBarrier == null ? DEFAULT_REVOCATION_BARRIER : revocationBarrier;
     }
 }

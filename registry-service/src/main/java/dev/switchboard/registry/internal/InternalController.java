@@ -1,6 +1,7 @@
 package dev.switchboard.registry.internal;
 
 import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.registry.AppliedReport;
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.ConnectionReport;
 import dev.switchboard.contracts.registry.InstanceReport;
@@ -11,6 +12,7 @@ import dev.switchboard.contracts.registry.RegistryChange;
 import dev.switchboard.contracts.registry.ResolvedTopic;
 import dev.switchboard.contracts.registry.TenantQuotas;
 import dev.switchboard.platform.problem.SwitchboardException;
+import dev.switchboard.registry.change.ChangeBarrier;
 import dev.switchboard.registry.change.ChangeFeed;
 import dev.switchboard.registry.key.KeyResolver;
 import dev.switchboard.registry.presence.DeliveryInstances;
@@ -50,9 +52,11 @@ class InternalController {
     private final ChangeFeed feed;
     private final GatewayConnections connections;
     private final DeliveryInstances instances;
+    private final ChangeBarrier barrier;
 
     InternalController(KeyResolver keys, TopicResolver topics, ClientSecretStore secrets, QuotaService quotas,
-                       ChangeFeed feed, GatewayConnections connections, DeliveryInstances instances) {
+                       ChangeFeed feed, GatewayConnections connections, DeliveryInstances instances, ChangeBarrier barrier) {
+        this.barrier = barrier;
         this.connections = connections;
         this.instances = instances;
         this.keys = keys;
@@ -119,6 +123,21 @@ class InternalController {
     @ResponseStatus(HttpStatus.NO_CONTENT)
     Mono<Void> deliveryInstanceLeaves(@PathVariable String instance) {
         return instances.leave(instance);
+    }
+
+    /** A change-feed subscriber has applied every change up to an id ({@link ChangeBarrier}). */
+    @PutMapping(path = InternalApi.CHANGE_SUBSCRIBER, consumes = MediaType.APPLICATION_JSON_VALUE)
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    Mono<Void> applied(@PathVariable String subscriber, @RequestBody(required = false) Mono<AppliedReport> body) {
+        return body.switchIfEmpty(Mono.error(() -> SwitchboardException.invalid("A body {\"appliedThrough\":…,\"ttlMs\":…} is required.")))
+                .flatMap(report -> barrier.report(subscriber, report));
+    }
+
+    /** A change-feed subscriber that stops. {@code 204}, also when it was not there. */
+    @DeleteMapping(path = InternalApi.CHANGE_SUBSCRIBER)
+    @ResponseStatus(HttpStatus.NO_CONTENT)
+    Mono<Void> subscriberLeaves(@PathVariable String subscriber) {
+        return barrier.leave(subscriber);
     }
 
     /** NDJSON of {@link RegistryChange}; see {@link ChangeFeed} for the lines, heartbeats and the reset line. */

@@ -7,6 +7,7 @@ import dev.switchboard.registry.api.JsonBody;
 import dev.switchboard.registry.api.Page;
 import dev.switchboard.registry.api.PageRequest;
 import dev.switchboard.registry.api.Problems;
+import dev.switchboard.registry.change.ChangeBarrier;
 import dev.switchboard.registry.change.ChangeLog;
 import dev.switchboard.registry.config.RegistryProperties;
 import dev.switchboard.registry.crypto.ApiKeys;
@@ -29,14 +30,16 @@ class KeyService {
     private final KeyRepository keys;
     private final TenantDirectory tenants;
     private final ChangeLog changes;
+    private final ChangeBarrier barrier;
     private final TransactionalOperator tx;
     private final int maxPageSize;
 
-    KeyService(KeyRepository keys, TenantDirectory tenants, ChangeLog changes, TransactionalOperator tx,
-               RegistryProperties properties) {
+    KeyService(KeyRepository keys, TenantDirectory tenants, ChangeLog changes, ChangeBarrier barrier,
+               TransactionalOperator tx, RegistryProperties properties) {
         this.keys = keys;
         this.tenants = tenants;
         this.changes = changes;
+        this.barrier = barrier;
         this.tx = tx;
         this.maxPageSize = properties.maxPageSize();
     }
@@ -60,15 +63,17 @@ class KeyService {
                         .map(rows -> page.page(rows, KeyRow::id, KeyResponse::of)));
     }
 
-    /** Revokes the key: it fails on the registry at once; the change feed tells the other services. */
+    /**
+     * Revokes the key: it fails on the registry at once; the change feed tells the other services, and
+     * the answer waits until they all have applied it ({@link ChangeBarrier}).
+     */
     Mono<Void> revoke(String tenant, String id) {
-        Mono<Void> work = tenants.lockLive(tenant)
+        Mono<Long> work = tenants.lockLive(tenant)
                 .then(KEY_ID.matcher(id).matches() ? keys.delete(tenant, id) : Mono.just(false))
                 .flatMap(deleted -> deleted
                         ? changes.record(tenant, RegistryChange.Kind.KEY, id)
-                        : Mono.error(SwitchboardException.notFound("API key '" + Problems.shorten(id) + "' not found.")))
-                .then();
-        return tx.transactional(work);
+                        : Mono.error(SwitchboardException.notFound("API key '" + Problems.shorten(id) + "' not found.")));
+        return tx.transactional(work).flatMap(barrier::applied);
     }
 
     private static List<Scope> scopes(JsonBody body) {

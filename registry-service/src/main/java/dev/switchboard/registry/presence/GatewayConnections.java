@@ -23,9 +23,9 @@ import java.util.regex.Pattern;
 @Service
 public class GatewayConnections {
 
-    static final Pattern GATEWAY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
-    static final long MIN_TTL_MS = 1_000;
-    static final long MAX_TTL_MS = 600_000;
+    public static final Pattern GATEWAY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    public static final long MIN_TTL_MS = 1_000;
+    public static final long MAX_TTL_MS = 600_000;
     static final int MAX_TENANTS = 100_000;
 
     private final DatabaseClient db;

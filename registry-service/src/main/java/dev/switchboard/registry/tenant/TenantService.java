@@ -8,6 +8,7 @@ import dev.switchboard.registry.api.JsonBody;
 import dev.switchboard.registry.api.Page;
 import dev.switchboard.registry.api.PageRequest;
 import dev.switchboard.registry.api.Problems;
+import dev.switchboard.registry.change.ChangeBarrier;
 import dev.switchboard.registry.change.ChangeLog;
 import dev.switchboard.registry.config.RegistryProperties;
 import dev.switchboard.registry.crypto.ApiKeys;
@@ -34,15 +35,17 @@ class TenantService {
     private final TenantRepository tenants;
     private final SecretCipher cipher;
     private final ChangeLog changes;
+    private final ChangeBarrier barrier;
     private final TransactionalOperator tx;
     private final Duration grace;
     private final int maxPageSize;
 
-    TenantService(TenantRepository tenants, SecretCipher cipher, ChangeLog changes, TransactionalOperator tx,
-                  RegistryProperties properties) {
+    TenantService(TenantRepository tenants, SecretCipher cipher, ChangeLog changes, ChangeBarrier barrier,
+                  TransactionalOperator tx, RegistryProperties properties) {
         this.tenants = tenants;
         this.cipher = cipher;
         this.changes = changes;
+        this.barrier = barrier;
         this.tx = tx;
         this.grace = properties.clientSecretGrace();
         this.maxPageSize = properties.maxPageSize();
@@ -115,18 +118,20 @@ class TenantService {
         return tx.transactional(work);
     }
 
-    /** Soft-deletes the tenant (id retired forever, secrets wiped) and hard-deletes its keys and topics. */
+    /**
+     * Soft-deletes the tenant (id retired forever, secrets wiped) and hard-deletes its keys and topics;
+     * answered once every service following the change feed has applied it ({@link ChangeBarrier}).
+     */
     Mono<Void> delete(String id) {
         if (!TopicNames.isValidTenantId(id)) {
             return Mono.error(Problems.tenantNotFound(id));
         }
-        Mono<Void> work = tenants.softDelete(id)
+        Mono<Long> work = tenants.softDelete(id)
                 .flatMap(deleted -> deleted
                         ? tenants.deleteKeys(id).then(tenants.deleteTopics(id))
                                 .then(changes.record(id, RegistryChange.Kind.TENANT, null))
-                        : Mono.error(Problems.tenantNotFound(id)))
-                .then();
-        return tx.transactional(work);
+                        : Mono.error(Problems.tenantNotFound(id)));
+        return tx.transactional(work).flatMap(barrier::applied);
     }
 
     /**

@@ -16,6 +16,9 @@ package dev.switchboard.contracts.registry;
  * <li>{@code PUT /internal/v1/gateways/{gateway}/connections} {@link ConnectionReport} →
  * {@link ConnectionReport.ConnectionTotals}: a gateway's open sockets per tenant, answered with the
  * other live gateways' (the tenant's {@code maxConnections} holds across all gateways).</li>
+ * <li>{@code PUT /internal/v1/changes/subscribers/{subscriber}} {@link AppliedReport} → 204: a
+ * process following the change feed has applied every change up to an id; {@code DELETE} when it
+ * stops. A revocation is answered only once every live subscriber has applied it.</li>
  * </ul>
  */
 public final class InternalApi {
@@ -28,6 +31,7 @@ public final class InternalApi {
     public static final String GATEWAY_CONNECTIONS = BASE + "/gateways/{gateway}/connections";
     public static final String WATCHED_TOPICS = BASE + "/tenants/{tenant}/watched";
     public static final String DELIVERY_INSTANCE = BASE + "/delivery-instances/{instance}";
+    public static final String CHANGE_SUBSCRIBER = BASE + "/changes/subscribers/{subscriber}";
 
     private InternalApi() {
     }
