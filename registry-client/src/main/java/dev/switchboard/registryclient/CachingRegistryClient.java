@@ -15,10 +15,12 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The {@link RegistryClient} of every service: WebClient calls to registry-service's internal API
@@ -52,9 +54,32 @@ public class CachingRegistryClient implements RegistryClient, AutoCloseable {
      * @param meters           where the client's metrics go
      */
     public CachingRegistryClient(WebClient.Builder webClientBuilder, RegistryClientProperties properties, MeterRegistry meters) {
+        this(webClientBuilder, properties, meters, "registry-client");
+    }
+
+    /**
+     * @param service what this process is ({@code spring.application.name}): the first part of the name it
+     *                follows the change feed under, so the registry's log names who did not confirm a change
+     */
+    public CachingRegistryClient(WebClient.Builder webClientBuilder, RegistryClientProperties properties, MeterRegistry meters,
+                                 String service) {
         this.http = new RegistryHttp(webClientBuilder, properties, meters);
         this.cache = new RegistryCache(properties, meters, this::servableAgeNanos);
-        this.feed = new ChangeFeed(http, cache, properties, meters);
+        this.feed = new ChangeFeed(http, cache, properties, meters, subscriberName(service));
+    }
+
+    /** {@code <service>-<12 hex>}: unique per process, within the registry's [A-Za-z0-9_-]{1,64}. */
+    static String subscriberName(String service) {
+        String prefix = service == null ? "" : service.replaceAll("[^A-Za-z0-9_-]", "-");
+        prefix = prefix.isEmpty() ? "registry-client" : prefix.substring(0, Math.min(prefix.length(), 48));
+        byte[] random = new byte[6];
+        ThreadLocalRandom.current().nextBytes(random);
+        return prefix + "-" + HexFormat.of().formatHex(random);
+    }
+
+    /** The name this process follows the change feed under. */
+    public String subscriber() {
+        return feed.subscriber();
     }
 
     /** Opens the change feed. Idempotent. */

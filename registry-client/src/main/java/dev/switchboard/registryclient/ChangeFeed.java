@@ -1,5 +1,6 @@
 package dev.switchboard.registryclient;
 
+import dev.switchboard.contracts.registry.AppliedReport;
 import dev.switchboard.contracts.registry.RegistryChange;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -7,10 +8,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.BufferOverflowStrategy;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
 
 import java.time.Duration;
@@ -31,11 +34,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * (degraded) but kept: when its lines arrive late they arrive in order and invalidate as usual. Only
  * after {@code feedLivenessTimeout} is it torn down, so one late heartbeat does not empty every
  * cache of the platform at once.
+ *
+ * <p>After each line it has applied (a heartbeat included) the feed tells the registry the highest
+ * change id it has applied, as subscriber {@code subscriber} — the latest only, one report at a
+ * time, counting for two heartbeats and {@code degradedMaxAge} — and on {@link #stop()} that it
+ * leaves: the registry answers a revocation once every live subscriber has applied it.
  */
 final class ChangeFeed {
 
     static final String DISCONNECTS_METRIC = "switchboard.registry.client.feed.disconnects";
     static final String HEALTHY_METRIC = "switchboard.registry.client.feed.healthy";
+
+    /** The longest {@link #stop()} waits to tell the registry this process leaves. */
+    static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(1);
 
     /** How many changes a slow {@link #changes()} subscriber may fall behind before it is failed. */
     static final int SUBSCRIBER_BUFFER = 1024;
@@ -50,14 +61,20 @@ final class ChangeFeed {
     private final RegistryClientProperties properties;
     private final Sinks.Many<RegistryChange> sink = Sinks.many().multicast().directBestEffort();
     private final AtomicLong lastId = new AtomicLong();
+    private final String subscriber;
+    private final Sinks.Many<Long> applied = Sinks.many().unicast().onBackpressureBuffer();
+    private final long reportTtlMs;
+    private volatile boolean reportFailing;
 
     private volatile boolean open;
     private volatile long lastLineAtNanos;
     private volatile boolean lost;
     private Disposable subscription;
 
-    ChangeFeed(RegistryHttp http, RegistryCache cache, RegistryClientProperties properties, MeterRegistry meters) {
+    ChangeFeed(RegistryHttp http, RegistryCache cache, RegistryClientProperties properties, MeterRegistry meters, String subscriber) {
         this.http = http;
+        this.subscriber = subscriber;
+        this.reportTtlMs = properties.feedHeartbeat().multipliedBy(2).plus(properties.degradedMaxAge()).toMillis();
         this.cache = cache;
         this.properties = properties;
         this.meters = meters;
@@ -72,23 +89,56 @@ final class ChangeFeed {
         if (subscription != null) {
             return;
         }
-        subscription = Flux.defer(this::connectOnce)
+        Disposable feed = Flux.defer(this::connectOnce)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, properties.feedReconnectBackoff())
                         .maxBackoff(properties.feedReconnectMaxBackoff())
                         .jitter(0.5)
                         // The backoff starts over once a connection has delivered a line.
                         .transientErrors(true))
                 .subscribe(line -> { }, error -> log.error("registry change feed stopped", error));
+        // Only the newest position matters: reports that queue up behind a slow one fold into it.
+        Disposable reports = applied.asFlux().onBackpressureLatest()
+                .concatMap(id -> http.reportApplied(subscriber, new AppliedReport(id, reportTtlMs))
+                        .doOnSuccess(done -> reportFailing = false)
+                        .onErrorResume(this::reportFailed), 1)
+                .subscribe();
+        subscription = Disposables.composite(feed, reports);
+    }
+
+    private Mono<Void> reportFailed(Throwable error) {
+        if (!reportFailing) {
+            reportFailing = true;
+            log.warn("Could not tell the registry which changes this process has applied (subscriber {}); "
+                    + "its revocations wait for it until its last report expires: {}", subscriber, error.toString());
+        }
+        return Mono.empty();
     }
 
     synchronized void stop() {
         if (subscription != null) {
             subscription.dispose();
             subscription = null;
+            leave();
         }
         open = false;
         // The feed's thread may be emitting a last line right now: wait for it rather than lose the completion.
         sink.emitComplete(Sinks.EmitFailureHandler.busyLooping(Duration.ofMillis(100)));
+    }
+
+    /** Tells the registry not to wait for this process any more: at once when the caller may block, else in the background. */
+    private void leave() {
+        Mono<Void> leave = http.leaveChanges(subscriber).timeout(LEAVE_TIMEOUT)
+                .doOnError(e -> log.debug("Could not tell the registry subscriber {} leaves: {}", subscriber, e.toString()))
+                .onErrorResume(e -> Mono.empty());
+        if (Schedulers.isInNonBlockingThread()) {
+            leave.subscribe();
+        } else {
+            leave.block();
+        }
+    }
+
+    String subscriber() {
+        return subscriber;
     }
 
     synchronized boolean running() {
@@ -179,10 +229,12 @@ final class ChangeFeed {
                 }
             }
         }
-        lastId.accumulateAndGet(line.id(), Math::max);
+        long appliedThrough = lastId.accumulateAndGet(line.id(), Math::max);
         if (kind != null && kind != RegistryChange.Kind.HEARTBEAT) {
             emit(new RegistryChange(line.id(), kind, tenant, line.ref(), line.at()));
         }
+        // The cache no longer trusts anything up to this id: say so (the feed's own thread is the only emitter).
+        applied.tryEmitNext(appliedThrough);
     }
 
     private void emit(RegistryChange change) {

@@ -9,6 +9,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.web.reactive.function.client.WebClient;
 
 /**
@@ -27,9 +28,9 @@ public class RegistryClientAutoConfiguration {
     @ConditionalOnMissingBean(RegistryClient.class)
     CachingRegistryClient registryClient(ObjectProvider<WebClient.Builder> webClientBuilder,
                                          RegistryClientProperties properties,
-                                         ObjectProvider<MeterRegistry> meters) {
+                                         ObjectProvider<MeterRegistry> meters, Environment environment) {
         return new CachingRegistryClient(webClientBuilder.getIfAvailable(WebClient::builder), properties,
-                meters.getIfAvailable(SimpleMeterRegistry::new));
+                meters.getIfAvailable(SimpleMeterRegistry::new), environment.getProperty("spring.application.name"));
     }
 
     @Bean

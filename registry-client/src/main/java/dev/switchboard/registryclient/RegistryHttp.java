@@ -2,6 +2,7 @@ package dev.switchboard.registryclient;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import dev.switchboard.contracts.errors.ErrorCode;
+import dev.switchboard.contracts.registry.AppliedReport;
 import dev.switchboard.contracts.registry.ClientSecrets;
 import dev.switchboard.contracts.registry.ConnectionReport;
 import dev.switchboard.contracts.registry.InstanceReport;
@@ -100,6 +101,16 @@ final class RegistryHttp {
         return call(Call.DELIVERY_INSTANCE, web.delete().uri(InternalApi.DELIVERY_INSTANCE, instance), Void.class);
     }
 
+    Mono<Void> reportApplied(String subscriber, AppliedReport report) {
+        return call(Call.CHANGE_SUBSCRIBER, web.put().uri(InternalApi.CHANGE_SUBSCRIBER, subscriber)
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(report), Void.class);
+    }
+
+    Mono<Void> leaveChanges(String subscriber) {
+        return call(Call.CHANGE_SUBSCRIBER, web.delete().uri(InternalApi.CHANGE_SUBSCRIBER, subscriber), Void.class);
+    }
+
     /**
      * One connection of the change feed, replayed from {@code after}. {@code onOpen} runs when the
      * registry has accepted the stream, before its first line. Ends when the registry ends it; never
@@ -134,6 +145,10 @@ final class RegistryHttp {
     private static <T> Mono<T> read(ClientResponse response, Class<T> type) {
         int status = response.statusCode().value();
         if (response.statusCode().is2xxSuccessful()) {
+            if (type == Void.class) {
+                // 204: nothing to read, and nothing missing.
+                return response.releaseBody().then(Mono.empty());
+            }
             return response.bodyToMono(type)
                     .switchIfEmpty(Mono.error(() -> new UpstreamProblem(status, null, "empty body")));
         }
@@ -205,7 +220,7 @@ final class RegistryHttp {
 
     private enum Call {
         RESOLVE_KEY("resolve_key"), RESOLVE_TOPIC("resolve_topic"), CLIENT_SECRETS("client_secrets"), QUOTAS("quotas"),
-        CONNECTIONS("connections"), DELIVERY_INSTANCE("delivery_instance");
+        CONNECTIONS("connections"), DELIVERY_INSTANCE("delivery_instance"), CHANGE_SUBSCRIBER("change_subscriber");
 
         private final String tag;
 

@@ -158,6 +158,29 @@ class ChangeFeedIntegrationTests {
         assertHits(3, 1, 1, 1);
     }
 
+    /** The revocation barrier's half in the client (#16): what the cache applied is reported, and leaving is said. */
+    @Test
+    void theClientReportsEachChangeItAppliedAndSaysWhenItLeaves() {
+        client();
+        String subscriber = client.subscriber();
+        assertThat(subscriber).matches("registry-client-[0-9a-f]{12}");
+        stub.key("sb_acme", "acme", "k1", "subscribe");
+        load(client.resolveKey("sb_acme"));
+        stub.keys.remove("sb_acme");
+        long id = stub.push("key", "acme", "k1");
+        // Reported once the cache dropped the key: a lookup after the report cannot find it cached.
+        await().atMost(ONE_SECOND).until(() -> stub.appliedReports.contains(subscriber + " " + id + " 11000"));
+        expectCode(client.resolveKey("sb_acme"), ErrorCode.UNAUTHENTICATED);
+        // Heartbeats are reported too (they keep the report alive), with the newest id.
+        int before = stub.appliedReports.size();
+        stub.heartbeat();
+        await().atMost(ONE_SECOND).until(() -> stub.appliedReports.size() > before);
+        assertThat(stub.appliedReports.get(stub.appliedReports.size() - 1)).isEqualTo(subscriber + " " + id + " 11000");
+
+        client.close();
+        assertThat(stub.left).containsExactly(subscriber);
+    }
+
     @Test
     void aTopicOrPatternChangeDropsEveryTopicOfTheTenantWithinOneSecond() {
         client();

@@ -72,6 +72,19 @@ final class RegistryStub implements AutoCloseable {
     private record ChangeRow(long id, String line) {
     }
 
+    /** What subscribers reported they applied, in arrival order: "subscriber appliedThrough ttlMs". */
+    final List<String> appliedReports = new CopyOnWriteArrayList<>();
+    /** The subscribers that said they leave. */
+    final List<String> left = new CopyOnWriteArrayList<>();
+
+    private Mono<Void> applied(HttpServerRequest req, HttpServerResponse res) {
+        return req.receive().aggregate().asString().defaultIfEmpty("").flatMap(body -> {
+            tools.jackson.databind.JsonNode report = tools.jackson.databind.json.JsonMapper.builder().build().readTree(body);
+            appliedReports.add(req.param("subscriber") + " " + report.path("appliedThrough").asLong() + " " + report.path("ttlMs").asLong());
+            return res.status(204).send().then();
+        });
+    }
+
     RegistryStub() {
         server = HttpServer.create()
                 .host("127.0.0.1")
@@ -84,7 +97,12 @@ final class RegistryStub implements AutoCloseable {
                                 req.param("tenant"), secrets, "not_found"))
                         .get(InternalApi.QUOTAS, (req, res) -> lookup(req, res, "quotas",
                                 req.param("tenant"), quotas, "not_found"))
-                        .get(InternalApi.CHANGES, this::changes))
+                        .get(InternalApi.CHANGES, this::changes)
+                        .put(InternalApi.CHANGE_SUBSCRIBER, this::applied)
+                        .delete(InternalApi.CHANGE_SUBSCRIBER, (req, res) -> {
+                            left.add(req.param("subscriber"));
+                            return res.status(204).send();
+                        }))
                 .bindNow();
     }
 
@@ -102,6 +120,8 @@ final class RegistryStub implements AutoCloseable {
         forcedOnce.clear();
         forcedAlways.clear();
         authorizations.clear();
+        appliedReports.clear();
+        left.clear();
         delay = Duration.ZERO;
         hang = false;
         endFeeds();
