@@ -137,6 +137,10 @@ public final class TestPlatform implements AutoCloseable {
         return url(registry);
     }
 
+    public ConfigurableApplicationContext registry() {
+        return registry;
+    }
+
     public ConfigurableApplicationContext delivery() {
         return delivery;
     }
