@@ -12,6 +12,7 @@ import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
 import org.springframework.http.client.ReactorResourceFactory;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -212,7 +213,10 @@ class DurableStreamsProxy {
                         answer.headers().contentLength().ifPresent(n -> response.getHeaders().setContentLength(n));
                         return answer.releaseBody().then(response.setComplete());
                     }
-                    Flux<DataBuffer> body = ends(answer.bodyToFlux(DataBuffer.class), caller, authorization);
+                    Flux<DataBuffer> upstream = answer.bodyToFlux(DataBuffer.class);
+                    boolean sse = answer.headers().contentType().filter(MediaType.TEXT_EVENT_STREAM::isCompatibleWith).isPresent();
+                    // Each chunk the client gets ends where an event ends, however the upstream reads were cut.
+                    Flux<DataBuffer> body = ends(sse ? SseEventAligner.align(upstream) : upstream, caller, authorization);
                     return response.writeAndFlushWith(body.map(Mono::just));
                 })
                 .onErrorMap(e -> UpstreamHttp.unavailable(e, "The event log", "delivery-service"))
