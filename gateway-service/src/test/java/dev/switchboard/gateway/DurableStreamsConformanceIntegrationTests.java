@@ -1,15 +1,19 @@
 package dev.switchboard.gateway;
 
+import dev.switchboard.gateway.rest.SseEventAligner;
+import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.resources.ConnectionProvider;
+import reactor.util.retry.Retry;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,36 +106,65 @@ class DurableStreamsConformanceIntegrationTests {
 
     /**
      * A loopback HTTP proxy to {@code target} that adds {@code authorization} to every request and
-     * relays bodies both ways as they come (flushed per chunk: SSE and long-polls pass through).
+     * relays response bodies as they come (flushed per chunk: SSE and long-polls pass through). A
+     * request is read whole first, so one whose connection to the gateway failed before it was sent is
+     * sent again (at most twice more); any other failure before the answer began is a {@code 502}, never
+     * a silent empty {@code 200} (the suite does not check every setup request's status).
      */
     private static DisposableServer keyAddingProxy(String target, String authorization) {
         HttpClient client = HttpClient.create(ConnectionProvider.builder("conformance-proxy").maxConnections(500).build())
                 .baseUrl(target);
         return HttpServer.create().host("127.0.0.1").port(0)
-                .handle((in, out) -> client
-                        .headers(h -> {
-                            in.requestHeaders().forEach(e -> {
-                                if (!HOP_BY_HOP.contains(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
-                                    h.add(e.getKey(), e.getValue());
-                                }
-                            });
-                            h.set(HttpHeaderNames.AUTHORIZATION, authorization);
-                        })
-                        .request(in.method())
-                        .uri(in.uri())
-                        .send((request, body) -> body.send(in.receive().retain()))
-                        .response((answer, body) -> {
-                            out.status(answer.status());
-                            List<Map.Entry<String, String>> headers = new ArrayList<>(answer.responseHeaders().entries());
-                            headers.forEach(e -> {
-                                if (!HOP_BY_HOP.contains(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
-                                    out.addHeader(e.getKey(), e.getValue());
-                                }
-                            });
-                            return out.send(body.retain(), buffer -> true).then();
-                        })
-                        .then()
-                        .onErrorResume(e -> Mono.empty()))
+                .handle((in, out) -> in.receive().aggregate().asByteArray().defaultIfEmpty(new byte[0]).flatMap(bytes -> Mono.defer(() -> client
+                                .headers(h -> {
+                                    in.requestHeaders().forEach(e -> {
+                                        if (!HOP_BY_HOP.contains(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
+                                            h.add(e.getKey(), e.getValue());
+                                        }
+                                    });
+                                    h.set(HttpHeaderNames.AUTHORIZATION, authorization);
+                                })
+                                .request(in.method())
+                                .uri(in.uri())
+                                .send((request, body) -> bytes.length == 0 ? body : body.sendByteArray(Mono.just(bytes)))
+                                .response((answer, body) -> {
+                                    out.status(answer.status());
+                                    List<Map.Entry<String, String>> headers = new ArrayList<>(answer.responseHeaders().entries());
+                                    headers.forEach(e -> {
+                                        if (!HOP_BY_HOP.contains(e.getKey().toLowerCase(java.util.Locale.ROOT))) {
+                                            out.addHeader(e.getKey(), e.getValue());
+                                        }
+                                    });
+                                    String type = answer.responseHeaders().get(HttpHeaderNames.CONTENT_TYPE, "");
+                                    if (!type.startsWith("text/event-stream")) {
+                                        return out.send(body.retain(), buffer -> true).then();
+                                    }
+                                    // As the gateway does: each chunk passed on ends where an SSE event ends.
+                                    SseEventAligner aligner = new SseEventAligner();
+                                    Flux<byte[]> events = body.asByteArray().<byte[]>handle((chunk, sink) -> {
+                                        byte[] complete = aligner.feed(chunk);
+                                        if (complete != null) {
+                                            sink.next(complete);
+                                        }
+                                    }).concatWith(Mono.fromSupplier(aligner::rest));
+                                    return out.send(events.map(Unpooled::wrappedBuffer), buffer -> true).then();
+                                })
+                                .then())
+                        .retryWhen(Retry.max(2).filter(e -> !out.hasSentHeaders() && retryable(in.method(), e)))
+                        .onErrorResume(e -> out.hasSentHeaders() ? Mono.empty() : out.status(502).send().then())))
                 .bindNow();
+    }
+
+    /**
+     * A failure of the proxy's own connection that sending the request again cannot turn into a second
+     * effect: it never went out, or the request is a read or a create (the protocol answers the same
+     * {@code PUT} again with {@code 200}).
+     */
+    private static boolean retryable(io.netty.handler.codec.http.HttpMethod method, Throwable e) {
+        boolean neverSent = e instanceof java.net.ConnectException || e instanceof java.nio.channels.NotYetConnectedException
+                || (e instanceof reactor.netty.channel.AbortedException && String.valueOf(e.getMessage()).contains("BEFORE send"));
+        boolean repeatable = method.equals(io.netty.handler.codec.http.HttpMethod.GET) || method.equals(io.netty.handler.codec.http.HttpMethod.HEAD)
+                || method.equals(io.netty.handler.codec.http.HttpMethod.PUT);
+        return neverSent || (repeatable && e instanceof reactor.netty.http.client.PrematureCloseException);
     }
 }
