@@ -73,10 +73,15 @@ public final class TestPlatform implements AutoCloseable {
         }
     }
 
-    /** One more gateway with these arguments (besides the platform's own); its index is the next one. */
+    /**
+     * One more gateway with these arguments (besides the platform's own); its index is the next one. An
+     * argument replaces the platform's own of the same name (e.g. another {@code --switchboard.gateway.delivery-url}).
+     */
     public ConfigurableApplicationContext startGateway(String... gatewayArgs) {
-        List<String> args = new ArrayList<>(gatewayBaseArgs);
-        args.addAll(List.of(gatewayArgs));
+        List<String> given = List.of(gatewayArgs);
+        List<String> args = new ArrayList<>(gatewayBaseArgs.stream()
+                .filter(base -> given.stream().noneMatch(g -> name(g).equals(name(base)))).toList());
+        args.addAll(given);
         if (args.stream().noneMatch(a -> a.startsWith("--switchboard.gateway.admission.auth-failure-burst="))) {
             // Tests of refused credentials send dozens from 127.0.0.1; the per-address limit has a test of its own.
             args.add("--switchboard.gateway.admission.auth-failure-burst=100000");
@@ -118,6 +123,11 @@ public final class TestPlatform implements AutoCloseable {
                     return factory;
                 }));
         return application;
+    }
+
+    private static String name(String argument) {
+        int equals = argument.indexOf('=');
+        return equals < 0 ? argument : argument.substring(0, equals);
     }
 
     private ConfigurableApplicationContext start(ConfigurableApplicationContext context) {

@@ -1,5 +1,8 @@
 package dev.switchboard.gateway;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import com.sun.net.httpserver.HttpServer;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.common.v1.KeyValue;
@@ -10,10 +13,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
@@ -35,13 +44,16 @@ import static org.awaitility.Awaitility.await;
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class TracingIntegrationTests {
 
-    record Exported(String service, String traceId, String name, Span.SpanKind kind) {
+    record Exported(String service, String traceId, String name, Span.SpanKind kind, String spanId, String parentSpanId) {
     }
 
     static final List<Exported> spans = new CopyOnWriteArrayList<>();
     static HttpServer collector;
+    static HttpServer model;
+    static final String QUICKLY = "--management.opentelemetry.tracing.export.schedule-delay=100ms";
     static TestPlatform platform;
     static String clientSecret;
+    static String endpoint;
 
     @BeforeAll
     static void start() throws Exception {
@@ -55,7 +67,8 @@ class TracingIntegrationTests {
                 for (ScopeSpans scope : resource.getScopeSpansList()) {
                     for (Span span : scope.getSpansList()) {
                         spans.add(new Exported(service, HexFormat.of().formatHex(span.getTraceId().toByteArray()), span.getName(),
-                                span.getKind()));
+                                span.getKind(), HexFormat.of().formatHex(span.getSpanId().toByteArray()),
+                                HexFormat.of().formatHex(span.getParentSpanId().toByteArray())));
                     }
                 }
             }
@@ -63,13 +76,33 @@ class TracingIntegrationTests {
             exchange.close();
         });
         collector.start();
-        String endpoint = "--switchboard.tracing.otlp-endpoint=http://127.0.0.1:" + collector.getAddress().getPort() + "/v1/traces";
-        String quickly = "--management.opentelemetry.tracing.export.schedule-delay=100ms";
-        platform = TestPlatform.start(1, List.of(endpoint, quickly), List.of(endpoint, quickly), endpoint, quickly);
+        // An OpenAI-compatible model that really streams chat completion chunks over SSE.
+        model = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        model.createContext("/v1/chat/completions", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            try (var body = exchange.getResponseBody()) {
+                for (String token : List.of("modelled", " answer", "")) {
+                    String delta = token.isEmpty() ? "{}" : "{\"content\":\"" + token + "\"}";
+                    String finish = token.isEmpty() ? "\"stop\"" : "null";
+                    body.write(("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                            + "\"model\":\"fake-1\",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":" + finish
+                            + "}]}\n\n").getBytes(StandardCharsets.UTF_8));
+                    body.flush();
+                }
+                body.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        model.start();
+        endpoint = "--switchboard.tracing.otlp-endpoint=http://127.0.0.1:" + collector.getAddress().getPort() + "/v1/traces";
+        String provider = "--switchboard.workflow.providers.fake.base-url=http://127.0.0.1:" + model.getAddress().getPort() + "/v1";
+        platform = TestPlatform.start(1, List.of(endpoint, QUICKLY), List.of(endpoint, QUICKLY, provider), endpoint, QUICKLY);
         clientSecret = platform.createTenant("traced");
         platform.declareTopic("traced", "orders", Map.of());
         platform.declareTopic("traced", "questions", Map.of());
         platform.declareTopic("traced", "answers", Map.of());
+        platform.declareTopic("traced", "modelled", Map.of());
     }
 
     @AfterAll
@@ -79,6 +112,9 @@ class TracingIntegrationTests {
         }
         if (collector != null) {
             collector.stop(0);
+        }
+        if (model != null) {
+            model.stop(0);
         }
     }
 
@@ -114,6 +150,90 @@ class TracingIntegrationTests {
         // The read is a trace of its own: tracing follows requests, the event keeps the publish's.
         assertThat(spans.stream().filter(s -> s.service().equals("gateway-service") && s.kind() == Span.SpanKind.SPAN_KIND_SERVER)
                 .map(Exported::traceId).distinct().count()).isGreaterThanOrEqualTo(2);
+    }
+
+    /**
+     * A model step's call to an OpenAI-compatible model is a span of the run's trace, inside the model
+     * step's span: Spring AI's {@code chat <model>} observation (kind internal: Spring AI does not mark
+     * it as a client call, and the OpenAI SDK's own HTTP client is not instrumented).
+     */
+    @Test
+    void aModelCallIsAClientSpanOfTheRunsTrace() {
+        TestPlatform.Key key = platform.createKey("traced", "admin", "publish", "subscribe");
+        platform.gatewayClient(0).put().uri("/v1/pipelines/modelled").header("Authorization", key.bearer())
+                .contentType(MediaType.parseMediaType("application/yaml")).bodyValue("""
+                        output: modelled
+                        steps:
+                          - {id: ask, type: prompt, template: "{{data.q}}"}
+                          - {id: say, type: model, input: ask, provider: fake, model: fake-1}
+                        """).exchange().expectStatus().isCreated().expectBody().returnResult();
+        String traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+        String run = platform.gatewayClient(0).post().uri("/v1/pipelines/modelled/runs").header("Authorization", key.bearer())
+                .header("traceparent", "00-" + traceId + "-00f067aa0ba902b8-01")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"data\":{\"q\":\"ask the model\"}}")
+                .exchange().expectStatus().isCreated().expectBody(JsonNode.class).returnResult().getResponseBody().path("run").asString();
+        await("the model's answer").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> platform.gatewayClient(0).get().uri("/v1/runs/" + run).header("Authorization", key.bearer())
+                        .exchange().expectBody(JsonNode.class).returnResult().getResponseBody().path("answer").asString()
+                        .equals("modelled answer"));
+        await("the model call's span and its step's").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> spans.stream().filter(s -> s.traceId().equals(traceId) && s.service().equals("workflow-service")
+                        && (s.name().equals("chat fake-1") || s.name().equals("model step"))).count() >= 2);
+        List<Exported> workflow = spans.stream().filter(s -> s.traceId().equals(traceId) && s.service().equals("workflow-service")).toList();
+        Exported step = workflow.stream().filter(s -> s.name().equals("model step")).findFirst().orElseThrow();
+        assertThat(workflow).as("%s", workflow).filteredOn(s -> s.name().equals("chat fake-1")).singleElement()
+                .satisfies(call -> assertThat(call.parentSpanId()).isEqualTo(step.spanId()));
+    }
+
+    /** A log line as it was written: its text and the MDC of the thread that wrote it. */
+    record Logged(String message, Map<String, String> mdc) {
+    }
+
+    /**
+     * A WARN written while serving a traced request carries that request's trace: a gateway whose
+     * delivery-service cannot be reached logs the failed call inside the request's server span, and
+     * Boot's JSON (ECS) lines take {@code trace.id} and {@code span.id} from the MDC keys read here.
+     */
+    @Test
+    void aLogLineWrittenWhileServingATracedRequestCarriesItsTraceAndSpanIds() throws Exception {
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        ConfigurableApplicationContext cut = platform.startGateway(endpoint, QUICKLY,
+                "--switchboard.gateway.delivery-url=http://127.0.0.1:" + closed);
+        List<Logged> logged = new CopyOnWriteArrayList<>();
+        Logger logger = (Logger) LoggerFactory.getLogger("dev.switchboard.gateway.rest.UpstreamHttp");
+        AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                // Read on the writing thread: the MDC as it was when the line was written.
+                logged.add(new Logged(event.getFormattedMessage(), Map.copyOf(event.getMDCPropertyMap())));
+            }
+        };
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            TestPlatform.Key key = platform.createKey("traced", "publish");
+            String traceId = "0af7651916cd43dd8448eb211c80319c";
+            String callerSpan = "b7ad6b7169203331";
+            WebTestClient.bindToServer().baseUrl(TestPlatform.url(cut)).build()
+                    .post().uri("/v1/topics/orders/events").header("Authorization", key.bearer())
+                    .header("traceparent", "00-" + traceId + "-" + callerSpan + "-01")
+                    .contentType(MediaType.APPLICATION_JSON).bodyValue("{\"type\":\"order.created\",\"data\":{}}")
+                    .exchange().expectStatus().isEqualTo(503).expectBody().returnResult();
+            await("the failed call's WARN").atMost(Duration.ofSeconds(10))
+                    .until(() -> logged.stream().anyMatch(l -> l.message().contains("call failed")));
+            Logged warn = logged.stream().filter(l -> l.message().contains("call failed")).findFirst().orElseThrow();
+            assertThat(warn.mdc()).as("%s", warn).containsEntry("traceId", traceId);
+            // The gateway's own span of that trace (its server span or the client call inside it), not the caller's.
+            assertThat(warn.mdc().get("spanId")).matches("[0-9a-f]{16}").isNotEqualTo(callerSpan);
+            await("the gateway's spans of that trace").atMost(Duration.ofSeconds(20))
+                    .until(() -> spans.stream().anyMatch(s -> s.traceId().equals(traceId) && s.service().equals("gateway-service")));
+        } finally {
+            logger.detachAppender(appender);
+            cut.close();
+        }
     }
 
     @Test
@@ -156,7 +276,7 @@ class TracingIntegrationTests {
                           - {id: ask, type: prompt, template: "{{data.q}}"}
                           - {id: say, type: model, input: ask, provider: echo, model: echo-1}
                         """).exchange().expectStatus().isCreated().expectBody().returnResult();
-        org.springframework.test.web.reactive.server.WebTestClient delivery = org.springframework.test.web.reactive.server.WebTestClient
+        WebTestClient delivery = WebTestClient
                 .bindToServer().baseUrl(platform.deliveryUrl()).defaultHeader("Authorization", "Bearer " + TestPlatform.SERVICE_TOKEN).build();
         await("the trigger's group").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
                 .until(() -> delivery.get().uri("/internal/v1/tenants/traced/topics/questions/groups/wf-traced")

@@ -15,7 +15,9 @@ import java.util.Map;
  * service records spans through Micrometer Tracing's OpenTelemetry bridge, propagates W3C
  * {@code traceparent} on its HTTP calls, and exports to that endpoint; {@code
  * switchboard.tracing.sampling} ({@code SWITCHBOARD_TRACE_SAMPLING}, 0–1) is the share of new
- * traces kept. Explicit {@code management.*} settings win over both.
+ * traces kept. Explicit {@code management.*} settings win over both. With tracing on, Reactor's
+ * automatic context propagation is on too ({@code spring.reactor.context-propagation=auto}), so
+ * log lines carry the trace and span id of the request they were written for.
  */
 public class TracingEnvironmentPostProcessor implements EnvironmentPostProcessor, Ordered {
 
@@ -51,6 +53,10 @@ public class TracingEnvironmentPostProcessor implements EnvironmentPostProcessor
             props.put("management.tracing.enabled", "true");
             props.put("management.tracing.sampling.probability", Double.toString(share));
             props.put("management.opentelemetry.tracing.export.otlp.endpoint", endpoint);
+            // Log lines written while serving a traced request carry its trace.id and span.id: Reactor
+            // restores the request's observation (and with it the MDC) on whatever thread an operator runs.
+            // It installs a JVM-wide Reactor hook, so only when tracing is on.
+            props.put("spring.reactor.context-propagation", "auto");
         }
         environment.getPropertySources().addLast(new MapPropertySource(SOURCE_NAME, props));
     }
