@@ -55,7 +55,9 @@ class TriggerConsumer extends PeriodicWork {
     private static final Logger log = LoggerFactory.getLogger(TriggerConsumer.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
     static final int PAGE = 500;
-    static final int BATCH = 32;
+    static final int BATCH = 100;
+    /** Batches one topic's group may take in one poll of the triggers. */
+    static final int MAX_BATCHES = 10;
     private static final int CONCURRENCY = 16;
     static final int TOPIC_CONCURRENCY = 4;
     private static final Duration ACK_DEADLINE = Duration.ofSeconds(60);
@@ -154,8 +156,20 @@ class TriggerConsumer extends PeriodicWork {
                         .then(answer.path("next").isString() ? consumeMatching(trigger, answer.path("next").asString()) : Mono.empty()));
     }
 
-    /** One poll of the trigger's group on {@code topic}: runs started, then the batch settled. */
+    /**
+     * The trigger's group on {@code topic}, a batch at a time while batches come full, at most
+     * {@value #MAX_BATCHES} per poll: a trigger topic that also carries the runs' own token events
+     * ({@code output: "{trigger.topic}"}) is read as fast as they are written.
+     */
     private Mono<Void> consume(Pipelines.Triggered trigger, String topic, boolean fromLatest) {
+        return Mono.defer(() -> consumeBatch(trigger, topic, fromLatest))
+                .repeat(MAX_BATCHES - 1L)
+                .takeUntil(handled -> handled < BATCH)
+                .then();
+    }
+
+    /** One poll of the trigger's group on {@code topic}: runs started, then the batch settled; how many events it held. */
+    private Mono<Integer> consumeBatch(Pipelines.Triggered trigger, String topic, boolean fromLatest) {
         String path = "/internal/v1/tenants/{tenant}/topics/{topic}/groups/{group}";
         Map<String, Object> poll = Map.of("max", BATCH, "from", fromLatest ? "latest" : "earliest",
                 "ackDeadlineMs", ACK_DEADLINE.toMillis());
@@ -164,7 +178,7 @@ class TriggerConsumer extends PeriodicWork {
                 .flatMapMany(answer -> Flux.fromIterable(answer.path("events")))
                 .concatMap(event -> handle(trigger, event).map(reason -> Map.entry(event, reason)))
                 .collectList()
-                .flatMap(handled -> settle(trigger, topic, path, handled));
+                .flatMap(handled -> settle(trigger, topic, path, handled).thenReturn(handled.size()));
     }
 
     private static Mono<JsonNode> answer(ClientResponse response, String what) {
