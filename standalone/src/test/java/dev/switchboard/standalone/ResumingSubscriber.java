@@ -6,6 +6,7 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import dev.switchboard.testsupport.History;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -43,6 +44,8 @@ final class ResumingSubscriber {
     private final URI url;
     private final String token;
     private final String topic;
+    private final History history;
+    private final String name;
     private volatile long last;
     private volatile boolean stopped;
     private volatile WebSocket socket;
@@ -54,10 +57,20 @@ final class ResumingSubscriber {
     final List<String> faults = Collections.synchronizedList(new ArrayList<>());
 
     ResumingSubscriber(HttpClient http, int gatewayPort, String token, String topic) {
+        this(http, gatewayPort, token, topic, null, null);
+    }
+
+    /** One that also records every event it is handed in {@code history}, as subscriber {@code name}. */
+    ResumingSubscriber(HttpClient http, int gatewayPort, String token, String topic, History history, String name) {
         this.http = http;
         this.url = URI.create("ws://127.0.0.1:" + gatewayPort + "/v1/ws");
         this.token = token;
         this.topic = topic;
+        this.history = history;
+        this.name = name;
+        if (history != null) {
+            history.subscriber(name);
+        }
     }
 
     /** An HS256 client JWT of {@code tenant} that may subscribe to {@code patterns}, for an hour. */
@@ -157,6 +170,9 @@ final class ResumingSubscriber {
                 case "connected" -> subscribe();
                 case "event" -> {
                     long seq = frame.path("event").path("seq").asLong();
+                    if (history != null) {
+                        history.see(name, frame.path("event").path("id").asString(), seq);
+                    }
                     if (seq != last + 1) {
                         faults.add("seq " + seq + " after " + last);
                     }

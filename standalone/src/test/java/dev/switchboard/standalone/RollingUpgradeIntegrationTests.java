@@ -1,12 +1,12 @@
 package dev.switchboard.standalone;
 
+import dev.switchboard.testsupport.History;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -18,10 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -44,73 +41,6 @@ class RollingUpgradeIntegrationTests {
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    /** The producer: one event at a time, every 40 ms, each retried with its id until it is answered 201. */
-    private final class Producer implements Runnable {
-        private final int gateway;
-        private final String key;
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        final Map<String, Long> acknowledged = new ConcurrentHashMap<>();
-        final AtomicInteger retries = new AtomicInteger();
-        /** Why publishes were retried: a status, or the I/O failure's class. */
-        final Map<String, Integer> retried = new ConcurrentHashMap<>();
-        final List<String> refusals = java.util.Collections.synchronizedList(new ArrayList<>());
-        private final Thread thread = new Thread(this, "rolling-upgrade-producer");
-
-        Producer(int gateway, String key) {
-            this.gateway = gateway;
-            this.key = key;
-        }
-
-        @Override
-        public void run() {
-            for (int n = 1; running.get(); n++) {
-                String id = "ev-" + n;
-                String body = "{\"id\":\"" + id + "\",\"type\":\"tick\",\"data\":{\"n\":" + n + "}}";
-                while (true) {
-                    try {
-                        HttpResponse<String> r = LoopbackHttp.send(http, "POST", gateway, "/v1/topics/" + TOPIC + "/events", key, body);
-                        if (r.statusCode() == 201) {
-                            acknowledged.put(id, JSON.readTree(r.body()).path("seq").asLong());
-                            break;
-                        }
-                        // 503 while delivery or the registry restarts is what a producer retries; anything else is a fault.
-                        if (r.statusCode() != 503 && r.statusCode() != 502 && r.statusCode() != 429) {
-                            refusals.add(r.statusCode() + " " + r.body());
-                            break;
-                        }
-                        retried.merge(r.statusCode() + " " + JSON.readTree(r.body()).path("detail").asString(), 1, Integer::sum);
-                    } catch (IOException e) {
-                        // The gateway is restarting: connection refused or cut.
-                        retried.merge(e.getClass().getSimpleName(), 1, Integer::sum);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                    retries.incrementAndGet();
-                    sleep(100);
-                }
-                sleep(40);
-            }
-        }
-
-        private void sleep(long ms) {
-            try {
-                Thread.sleep(ms);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                running.set(false);
-            }
-        }
-
-        void start() {
-            thread.start();
-        }
-
-        void stop() throws InterruptedException {
-            running.set(false);
-            thread.join(60_000);
-        }
-    }
-
     @Test
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
     void restartingEveryServiceInTurnLosesNothingAndEverySubscriberResumes(@TempDir Path dir) throws Exception {
@@ -127,14 +57,15 @@ class RollingUpgradeIntegrationTests {
             assertThat(LoopbackHttp.send(http, "PUT", registry, "/admin/v1/tenants/acme/topics/" + TOPIC, services.adminToken,
                     "{\"partitions\":1}").statusCode()).isEqualTo(201);
 
+            History history = new History();
             List<ResumingSubscriber> subscribers = new ArrayList<>();
             for (int i = 0; i < SUBSCRIBERS; i++) {
                 ResumingSubscriber s = new ResumingSubscriber(http, gateway,
-                        ResumingSubscriber.jwt(clientSecret, "acme", "user-" + i, List.of(TOPIC)), TOPIC);
+                        ResumingSubscriber.jwt(clientSecret, "acme", "user-" + i, List.of(TOPIC)), TOPIC, history, "user-" + i);
                 subscribers.add(s);
                 s.start();
             }
-            Producer producer = new Producer(gateway, key);
+            RetryingProducer producer = new RetryingProducer(http, gateway, key, TOPIC, 40, history);
             producer.start();
             try {
                 awaitProgress(producer, subscribers, "before any restart");
@@ -168,19 +99,22 @@ class RollingUpgradeIntegrationTests {
                 report.forEach((service, line) -> System.out.println("[rolling upgrade] " + service + ": " + line));
 
                 assertThat(producer.refusals).as("publishes refused for good").isEmpty();
-                List<JsonNode> log = readLog(gateway, key);
+                List<JsonNode> log = LoopbackHttp.readTopic(http, gateway, key, TOPIC);
                 long head = log.size();
                 Set<String> ids = new HashSet<>();
                 for (int i = 0; i < log.size(); i++) {
                     assertThat(log.get(i).path("seq").asLong()).as("seqs gap-free").isEqualTo(i + 1);
                     assertThat(ids.add(log.get(i).path("id").asString())).as("event %s stored once", log.get(i).path("id")).isTrue();
                 }
-                assertThat(ids).as("the log holds every acknowledged event and nothing else").isEqualTo(producer.acknowledged.keySet());
+                assertThat(ids).as("the log holds every acknowledged event and nothing else").isEqualTo(history.acknowledged().keySet());
                 await("every subscriber at the head, " + head).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
                         .until(() -> subscribers.stream().allMatch(s -> s.last() == head));
                 for (ResumingSubscriber s : subscribers) {
                     assertThat(s.faults).as("what a subscriber saw out of order").isEmpty();
                 }
+                History.Report checked = history.check();
+                System.out.println("[rolling upgrade] history: " + checked.summary());
+                assertThat(checked.faulty()).as("subscribers that lost, repeated or reordered events").isEmpty();
                 System.out.printf(Locale.ROOT, "[rolling upgrade] %d events acknowledged, %d subscribers each saw all of them once%n",
                         head, subscribers.size());
                 // The gateway reopened the topic's stream from delivery while delivery restarted: its JSON log line
@@ -200,27 +134,10 @@ class RollingUpgradeIntegrationTests {
     }
 
     /** Until 25 more events are acknowledged and every subscriber has seen them: the path works again end to end. */
-    private static void awaitProgress(Producer producer, List<ResumingSubscriber> subscribers, String when) {
-        long target = producer.acknowledged.values().stream().mapToLong(Long::longValue).max().orElse(0) + 25;
+    static void awaitProgress(RetryingProducer producer, List<ResumingSubscriber> subscribers, String when) {
+        long target = producer.highestAcknowledged() + 25;
         await("25 more events acknowledged and seen by every subscriber " + when).atMost(Duration.ofSeconds(90))
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> subscribers.stream().allMatch(s -> s.last() >= target));
-    }
-
-    /** The whole topic, page by page. */
-    private List<JsonNode> readLog(int gateway, String key) throws Exception {
-        List<JsonNode> events = new ArrayList<>();
-        long after = 0;
-        while (true) {
-            HttpResponse<String> page = LoopbackHttp.send(http, "GET", gateway,
-                    "/v1/topics/" + TOPIC + "/events?after=" + after + "&limit=1000", key, null);
-            assertThat(page.statusCode()).as(page.body()).isEqualTo(200);
-            JsonNode body = JSON.readTree(page.body());
-            body.path("events").forEach(events::add);
-            if (body.path("events").isEmpty() || events.size() >= body.path("head").asLong()) {
-                return events;
-            }
-            after = events.get(events.size() - 1).path("seq").asLong();
-        }
     }
 }

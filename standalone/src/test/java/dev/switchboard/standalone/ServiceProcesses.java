@@ -147,6 +147,13 @@ final class ServiceProcesses implements AutoCloseable {
                 .as("%s exits within %s of SIGTERM; its last lines:%n%s", child.service(), within, tail(child.output(), 30)).isTrue();
     }
 
+    /** SIGKILL: no shutdown hooks, no last words, as a node that dies or an OOM kill ends a process. */
+    void kill(String service) throws InterruptedException {
+        Child child = running.remove(service);
+        child.process().destroyForcibly();
+        assertThat(child.process().waitFor(30, TimeUnit.SECONDS)).as("%s dies on SIGKILL", child.service()).isTrue();
+    }
+
     private static String tail(String text, int lines) {
         List<String> all = text.lines().toList();
         return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
