@@ -1,6 +1,7 @@
 package dev.switchboard.gateway.browser;
 
 import dev.switchboard.gateway.TestPlatform;
+import dev.switchboard.testsupport.TcpProxy;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.switchboard.gateway.browser;
+package dev.switchboard.testsupport;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,15 +13,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A loopback TCP proxy standing in for the network and the load balancer between a browser and the
- * gateways: it forwards to one gateway port (which {@link #retarget} changes for new connections),
+ * A loopback TCP proxy standing in for the network (between a browser and the gateways, a balancer,
+ * or between two services, or a service and PostgreSQL): it forwards to one gateway port (which {@link #retarget} changes for new connections),
  * and breaks the connections it carries the two ways networks do — {@link #cutAll()} resets them,
  * {@link #blackholeAll()} leaves them open but silently drops every byte (a half-open connection) —
  * and while {@link #refuse} is on it resets every new connection at once, as a balancer with no
  * healthy backend does, noting when each was tried.
  * Test code: plain blocking threads, two per connection.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
 
     private final ServerSocket server;
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
@@ -29,7 +29,7 @@ final class TcpProxy implements AutoCloseable {
     private volatile boolean refusing;
     private final List<Long> refusedAt = new CopyOnWriteArrayList<>();
 
-    TcpProxy(int targetPort) throws IOException {
+    public TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::accept, "tcp-proxy-" + server.getLocalPort());
@@ -37,32 +37,37 @@ final class TcpProxy implements AutoCloseable {
         acceptor.start();
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getLocalPort();
     }
 
+    /** The loopback port it listens on. */
+    public int port() {
+        return server.getLocalPort();
+    }
+
     /** New connections go to this port; open ones stay where they are. */
-    void retarget(int port) {
+    public void retarget(int port) {
         targetPort = port;
     }
 
     /** While on, new connections are reset as soon as they are accepted; open ones stay as they are. */
-    void refuse(boolean on) {
+    public void refuse(boolean on) {
         refusing = on;
     }
 
     /** When each refused connection arrived ({@link System#currentTimeMillis()}), in order. */
-    List<Long> refusedAt() {
+    public List<Long> refusedAt() {
         return List.copyOf(refusedAt);
     }
 
     /** Resets every open connection (RST both ways), as a dropped network path does. */
-    void cutAll() {
+    public void cutAll() {
         links.forEach(Link::reset);
     }
 
     /** Open connections stay open but carry nothing any more, either way; new ones work. */
-    void blackholeAll() {
+    public void blackholeAll() {
         links.forEach(link -> link.blackholed = true);
     }
 
