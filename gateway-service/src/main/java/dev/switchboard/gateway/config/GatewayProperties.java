@@ -23,6 +23,8 @@ import java.util.List;
  * @param streamCorsOrigins origins whose browser pages may call Durable Streams ({@code /v1/stream/…}) across origins
  *                         ({@code SWITCHBOARD_GATEWAY_STREAMCORSORIGINS}, comma-separated; {@code *} for any — safe here, since
  *                         the credential is a bearer header a page must add itself, never a cookie). Default none
+ * @param upstreamSilence  how long delivery's live stream of a topic may say nothing (it sends a heartbeat every 15 s)
+ *                         before this gateway takes the connection for dead — half-open, stalled — and opens it again
  */
 @Validated
 @ConfigurationProperties("switchboard.gateway")
@@ -34,13 +36,15 @@ public record GatewayProperties(
         @NotBlank String workflowUrl,
         @NotNull Duration workflowTimeout,
         boolean dev,
-        List<String> streamCorsOrigins) {
+        List<String> streamCorsOrigins,
+        Duration upstreamSilence) {
 
     public static final String DEFAULT_DELIVERY_URL = "http://127.0.0.1:8082";
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
     public static final String DEFAULT_WORKFLOW_URL = "http://127.0.0.1:8083";
     public static final Duration DEFAULT_WORKFLOW_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_UPSTREAM_SILENCE = Duration.ofSeconds(40);
 
     public GatewayProperties {
         deliveryUrl = deliveryUrl == null || deliveryUrl.isBlank() ? DEFAULT_DELIVERY_URL : deliveryUrl;
@@ -48,6 +52,7 @@ public record GatewayProperties(
         connectTimeout = connectTimeout == null ? DEFAULT_CONNECT_TIMEOUT : connectTimeout;
         workflowUrl = workflowUrl == null || workflowUrl.isBlank() ? DEFAULT_WORKFLOW_URL : workflowUrl;
         workflowTimeout = workflowTimeout == null ? DEFAULT_WORKFLOW_TIMEOUT : workflowTimeout;
+        upstreamSilence = upstreamSilence == null ? DEFAULT_UPSTREAM_SILENCE : upstreamSilence;
         streamCorsOrigins = streamCorsOrigins == null ? List.of()
                 : streamCorsOrigins.stream().map(String::trim).filter(o -> !o.isEmpty()).toList();
     }

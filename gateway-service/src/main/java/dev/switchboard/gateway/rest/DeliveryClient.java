@@ -146,6 +146,9 @@ public class DeliveryClient {
                         ? NdjsonLines.of(response.bodyToFlux(DataBuffer.class), MAX_LINE_BYTES)
                         : response.bodyToMono(byte[].class).defaultIfEmpty(new byte[0])
                                 .flatMapMany(body -> Flux.error(problem(response, body))))
+                // Delivery speaks at least every heartbeat: a stream silent for longer is a dead (half-open, stalled)
+                // connection, which TCP would take hours to notice. Failing it here makes the upstream reopen it.
+                .timeout(properties.upstreamSilence())
                 .filter(line -> !line.isBlank())
                 .map(StreamLine::parse)
                 .onErrorMap(DeliveryClient::unavailable);

@@ -1,10 +1,12 @@
 package dev.switchboard.gateway.rest;
 
+import dev.switchboard.contracts.errors.ErrorCode;
 import dev.switchboard.contracts.stream.StreamLine;
 import dev.switchboard.gateway.config.GatewayProperties;
 import dev.switchboard.leaks.Leak;
 import dev.switchboard.leaks.LeakDetectionLevel;
 import dev.switchboard.leaks.LeakRecorder;
+import dev.switchboard.platform.problem.SwitchboardException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.util.ResourceLeakDetector;
 import org.junit.jupiter.api.AfterEach;
@@ -44,13 +46,19 @@ class DeliveryStreamIntegrationTests {
     @BeforeEach
     void start() {
         delivery = HttpServer.create().host("127.0.0.1").port(0)
-                .route(routes -> routes.get("/internal/v1/tenants/{tenant}/topics/{topic}/stream", (request, response) ->
-                        response.header("Content-Type", "application/x-ndjson")
-                                .sendString(Flux.interval(Duration.ZERO, Duration.ofMillis(1))
-                                        .onBackpressureDrop()
-                                        .map(i -> HALVES.get((int) (i % HALVES.size()))))))
+                .route(routes -> routes
+                        // A connection that goes silent after its first line: half-open, or stalled on the way.
+                        .get("/internal/v1/tenants/quiet/topics/{topic}/stream", (request, response) ->
+                                response.header("Content-Type", "application/x-ndjson")
+                                        .sendString(Flux.concat(Flux.just("{\"heartbeat\":true}\n"), Flux.never())))
+                        .get("/internal/v1/tenants/{tenant}/topics/{topic}/stream", (request, response) ->
+                                response.header("Content-Type", "application/x-ndjson")
+                                        .sendString(Flux.interval(Duration.ZERO, Duration.ofMillis(1))
+                                                .onBackpressureDrop()
+                                                .map(i -> HALVES.get((int) (i % HALVES.size()))))))
                 .bindNow();
-        GatewayProperties properties = new GatewayProperties("http://127.0.0.1:" + delivery.port(), "token", null, null, null, null, false, null);
+        GatewayProperties properties = new GatewayProperties("http://127.0.0.1:" + delivery.port(), "token", null, null, null, null, false, null,
+                Duration.ofMillis(500));
         client = new DeliveryClient(WebClient.builder(), properties, JsonMapper.builder().build(),
                 new StaticListableBeanFactory().getBeanProvider(ReactorResourceFactory.class), new SimpleMeterRegistry());
     }
@@ -68,6 +76,16 @@ class DeliveryStreamIntegrationTests {
                 .expectNext(StreamLine.Heartbeat.INSTANCE)
                 .expectNextCount(1)
                 .expectComplete()
+                .verify(Duration.ofSeconds(10));
+    }
+
+    /** A stream that says nothing for longer than upstream-silence fails as unavailable, so the upstream opens it again. */
+    @Test
+    void aSilentStreamFailsAsUnavailable() {
+        StepVerifier.create(client.stream("quiet", "chat.a", null))
+                .expectNext(StreamLine.Heartbeat.INSTANCE)
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOfSatisfying(SwitchboardException.class,
+                        problem -> assertThat(problem.code()).isEqualTo(ErrorCode.UNAVAILABLE)))
                 .verify(Duration.ofSeconds(10));
     }
 
