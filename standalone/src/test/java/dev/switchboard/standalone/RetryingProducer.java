@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A producer as a careful user writes one from the protocol: one event at a time through the
  * gateway's REST edge, every {@code pauseMs}, each retried with its own id until it is answered
- * {@code 201} (a retry is never a second event: delivery deduplicates by id). What was tried and
+ * {@code 201}, or {@code 200} as a duplicate of an attempt whose answer was lost (a retry is never a
+ * second event: delivery deduplicates by id). What was tried and
  * what was acknowledged goes into a {@link History}.
  */
 final class RetryingProducer implements Runnable {
@@ -32,11 +33,13 @@ final class RetryingProducer implements Runnable {
     private final History history;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread thread;
+    /** Retries answered as duplicates of an attempt that was stored though its answer was lost. */
+    final AtomicInteger duplicates = new AtomicInteger();
     /** Publishes sent again. */
     final AtomicInteger retries = new AtomicInteger();
     /** Why publishes were sent again: a status and detail, or the I/O failure's class. */
     final Map<String, Integer> retried = new ConcurrentHashMap<>();
-    /** Answers that are not worth a retry (anything but 201, 429, 502, 503): faults of the run. */
+    /** Answers that are not worth a retry (anything but 200, 201, 429, 502, 503): faults of the run. */
     final List<String> refusals = Collections.synchronizedList(new ArrayList<>());
 
     RetryingProducer(HttpClient http, int gateway, String key, String topic, long pauseMs, History history) {
@@ -58,8 +61,12 @@ final class RetryingProducer implements Runnable {
                 try {
                     history.attempt(id);
                     HttpResponse<String> r = LoopbackHttp.send(http, "POST", gateway, "/v1/topics/" + topic + "/events", key, body);
-                    if (r.statusCode() == 201) {
+                    // 201 stored; 200 "duplicate": an earlier attempt was stored, its answer lost — the same seq either way.
+                    if (r.statusCode() == 201 || r.statusCode() == 200) {
                         history.acknowledge(id, JSON.readTree(r.body()).path("seq").asLong());
+                        if (r.statusCode() == 200) {
+                            duplicates.incrementAndGet();
+                        }
                         break;
                     }
                     // 503 while a service restarts, 502, 429: what a producer retries; anything else is a fault.

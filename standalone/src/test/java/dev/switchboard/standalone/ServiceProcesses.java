@@ -1,5 +1,6 @@
 package dev.switchboard.standalone;
 
+import dev.switchboard.platform.database.PostgresUri;
 import dev.switchboard.testsupport.TestDatabase;
 
 import java.io.IOException;
@@ -88,6 +89,19 @@ final class ServiceProcesses implements AutoCloseable {
         envs.put("gateway", Map.of("GATEWAY_PORT", ports.get("gateway").toString(), "SWITCHBOARD_SERVICE_TOKEN", serviceToken,
                 "SWITCHBOARD_REGISTRY_URL", registryUrl, "SWITCHBOARD_DELIVERY_URL", deliveryUrl,
                 "SWITCHBOARD_WORKFLOW_URL", "http://127.0.0.1:" + ports.get("workflow")));
+    }
+
+    /** From the next start of {@code service} on, its {@code variable} is {@code value} (another service's URL through a proxy, say). */
+    void override(String service, String variable, String value) {
+        Map<String, String> env = new LinkedHashMap<>(envs.get(service));
+        env.put(variable, value);
+        envs.put(service, env);
+    }
+
+    /** The database URL the services use, with another port: the same server reached through a proxy. */
+    String databaseUrl(int port) {
+        PostgresUri uri = TestDatabase.get().uri().withDatabase(database);
+        return new PostgresUri(uri.host(), port, uri.database(), uri.user(), uri.password()).toUriString();
     }
 
     int port(String service) {
