@@ -67,7 +67,17 @@ public class StrictNumberParametersAutoConfiguration {
 
         @Override
         public void setAsText(String text) {
-            setValue(text == null || text.isEmpty() ? null : narrow.apply(parse(text)));
+            if (text == null || text.isEmpty()) {
+                setValue(null);
+                return;
+            }
+            long value = parse(text);
+            try {
+                setValue(narrow.apply(value));
+            } catch (ArithmeticException e) {
+                // An IllegalArgumentException is what binding turns into a 400; an ArithmeticException was a 500.
+                throw new IllegalArgumentException("'" + text + "' is out of range", e);
+            }
         }
     }
 
