@@ -1,10 +1,12 @@
 package dev.switchboard.testsupport;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -70,7 +72,7 @@ public final class History {
                 recovered += v.recovered();
                 unexpected += v.unexpected();
             }
-            return String.format(java.util.Locale.ROOT, "%d publishes attempted, %d acknowledged; over %d subscribers: "
+            return String.format(Locale.ROOT, "%d publishes attempted, %d acknowledged; over %d subscribers: "
                             + "%d lost, %d duplicated, %d reordered, %d recovered (unacknowledged but delivered), %d unexpected",
                     attempted, acknowledged, subscribers.size(), lost, duplicated, reordered, recovered, unexpected);
         }
@@ -92,12 +94,12 @@ public final class History {
 
     /** {@code subscriber} was handed event {@code id} with {@code seq}. */
     public void see(String subscriber, String id, long seq) {
-        seen.computeIfAbsent(subscriber, s -> java.util.Collections.synchronizedList(new ArrayList<>())).add(new Seen(id, seq));
+        seen.computeIfAbsent(subscriber, s -> Collections.synchronizedList(new ArrayList<>())).add(new Seen(id, seq));
     }
 
     /** A subscriber that has not seen anything yet still counts: register it (every acknowledged event is then lost to it). */
     public void subscriber(String subscriber) {
-        seen.computeIfAbsent(subscriber, s -> java.util.Collections.synchronizedList(new ArrayList<>()));
+        seen.computeIfAbsent(subscriber, s -> Collections.synchronizedList(new ArrayList<>()));
     }
 
     /** The ids acknowledged so far, with their seqs. */
