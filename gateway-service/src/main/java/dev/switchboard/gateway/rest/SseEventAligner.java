@@ -20,21 +20,39 @@ import java.util.Arrays;
 public final class SseEventAligner {
 
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    /** The last three bytes held (right-aligned). */
+    private final byte[] tail = new byte[3];
 
     /** The complete events {@code chunk} finishes (with what was held before it), or null while an event is still open. */
     public byte[] feed(byte[] chunk) {
         if (pending.size() == 0 && endsAnEvent(chunk, chunk.length)) {
             return chunk;
         }
+        // What is held has no blank line in it, so one can only end inside this chunk: look there (with the
+        // held bytes just before it, where one may begin), not through everything held again.
+        int before = pending.size();
+        int overlap = Math.min(3, before);
+        byte[] window = new byte[overlap + chunk.length];
+        System.arraycopy(tail, 3 - overlap, window, 0, overlap);
+        System.arraycopy(chunk, 0, window, overlap, chunk.length);
         pending.write(chunk, 0, chunk.length);
-        byte[] held = pending.toByteArray();
-        int end = lastEventEnd(held);
-        if (end < 0) {
+        remember(window);
+        int inWindow = lastEventEnd(window);
+        if (inWindow < 0) {
             return null;
         }
+        int end = before - overlap + inWindow;
+        byte[] held = pending.toByteArray();
         pending.reset();
         pending.write(held, end, held.length - end);
         return end == held.length ? held : Arrays.copyOf(held, end);
+    }
+
+    /** Keeps the last three bytes written, where a blank line that the next chunk finishes may begin. */
+    private void remember(byte[] written) {
+        int n = Math.min(3, written.length);
+        System.arraycopy(tail, n, tail, 0, 3 - n);
+        System.arraycopy(written, written.length - n, tail, 3 - n, n);
     }
 
     /** What is still held when the body ends (an event the upstream never finished), or null. */
