@@ -55,17 +55,14 @@ public class ChangeBarrier {
     /** A subscriber's report: it replaces the previous one and counts until it expires. */
     public Mono<Void> report(String subscriber, AppliedReport report) {
         return Mono.defer(() -> {
-            validate(subscriber);
+            GatewayConnections.requireProcessId(subscriber, "A subscriber id");
             if (report == null) {
                 throw SwitchboardException.invalid("A body {\"appliedThrough\":…,\"ttlMs\":…} is required.");
             }
             if (report.appliedThrough() < 0) {
                 throw SwitchboardException.invalid("appliedThrough must be a change id (an integer >= 0).");
             }
-            if (report.ttlMs() < GatewayConnections.MIN_TTL_MS || report.ttlMs() > GatewayConnections.MAX_TTL_MS) {
-                throw SwitchboardException.invalid("ttlMs must lie between " + GatewayConnections.MIN_TTL_MS + " and "
-                        + GatewayConnections.MAX_TTL_MS + ".");
-            }
+            GatewayConnections.requireTtl(report.ttlMs());
             return db.sql("DELETE FROM change_subscribers WHERE expires_at < now() - interval '1 minute'").then()
                     .then(db.sql("""
                                     INSERT INTO change_subscribers (subscriber_id, applied_through, expires_at)
@@ -80,7 +77,7 @@ public class ChangeBarrier {
     /** A subscriber that stops: it is not waited for. */
     public Mono<Void> leave(String subscriber) {
         return Mono.defer(() -> {
-            validate(subscriber);
+            GatewayConnections.requireProcessId(subscriber, "A subscriber id");
             return db.sql("DELETE FROM change_subscribers WHERE subscriber_id = :subscriber").bind("subscriber", subscriber).then();
         });
     }
@@ -113,11 +110,5 @@ public class ChangeBarrier {
                     }
                     return Mono.empty();
                 });
-    }
-
-    private static void validate(String subscriber) {
-        if (subscriber == null || !GatewayConnections.GATEWAY_ID.matcher(subscriber).matches()) {
-            throw SwitchboardException.invalid("A subscriber id is 1 to 64 characters of [A-Za-z0-9_-].");
-        }
     }
 }

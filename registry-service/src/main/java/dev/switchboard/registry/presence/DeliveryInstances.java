@@ -45,23 +45,16 @@ public class DeliveryInstances {
     /** An instance that stops says so: it no longer counts, at once rather than when its last report expires. */
     public Mono<Void> leave(String instance) {
         return Mono.defer(() -> {
-            if (instance == null || !GatewayConnections.GATEWAY_ID.matcher(instance).matches()) {
-                throw SwitchboardException.invalid("An instance id is 1 to 64 characters of [A-Za-z0-9_-].");
-            }
+            GatewayConnections.requireProcessId(instance, "An instance id");
             return db.sql("DELETE FROM delivery_instances WHERE instance_id = :instance").bind("instance", instance).then();
         });
     }
 
     private static void validate(String instance, InstanceReport report) {
-        if (instance == null || !GatewayConnections.GATEWAY_ID.matcher(instance).matches()) {
-            throw SwitchboardException.invalid("An instance id is 1 to 64 characters of [A-Za-z0-9_-].");
-        }
+        GatewayConnections.requireProcessId(instance, "An instance id");
         if (report == null) {
             throw SwitchboardException.invalid("A body {\"ttlMs\":…} is required.");
         }
-        if (report.ttlMs() < GatewayConnections.MIN_TTL_MS || report.ttlMs() > GatewayConnections.MAX_TTL_MS) {
-            throw SwitchboardException.invalid("ttlMs must lie between " + GatewayConnections.MIN_TTL_MS + " and "
-                    + GatewayConnections.MAX_TTL_MS + ".");
-        }
+        GatewayConnections.requireTtl(report.ttlMs());
     }
 }

@@ -23,9 +23,9 @@ import java.util.regex.Pattern;
 @Service
 public class GatewayConnections {
 
-    public static final Pattern GATEWAY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
-    public static final long MIN_TTL_MS = 1_000;
-    public static final long MAX_TTL_MS = 600_000;
+    static final Pattern GATEWAY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    static final long MIN_TTL_MS = 1_000;
+    static final long MAX_TTL_MS = 600_000;
     static final int MAX_TENANTS = 100_000;
 
     private final DatabaseClient db;
@@ -115,16 +115,26 @@ public class GatewayConnections {
         });
     }
 
-    private static void validate(String gateway, ConnectionReport report) {
-        if (gateway == null || !GATEWAY_ID.matcher(gateway).matches()) {
-            throw SwitchboardException.invalid("A gateway id is 1 to 64 characters of [A-Za-z0-9_-].");
+    /** The id a process reports itself under ({@code noun}: "A gateway id", …): 1 to 64 characters of [A-Za-z0-9_-]. */
+    public static void requireProcessId(String id, String noun) {
+        if (id == null || !GATEWAY_ID.matcher(id).matches()) {
+            throw SwitchboardException.invalid(noun + " is 1 to 64 characters of [A-Za-z0-9_-].");
         }
+    }
+
+    /** How long a process's report counts: between {@value #MIN_TTL_MS} and {@value #MAX_TTL_MS} ms. */
+    public static void requireTtl(long ttlMs) {
+        if (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
+            throw SwitchboardException.invalid("ttlMs must lie between " + MIN_TTL_MS + " and " + MAX_TTL_MS + ".");
+        }
+    }
+
+    private static void validate(String gateway, ConnectionReport report) {
+        requireProcessId(gateway, "A gateway id");
         if (report == null) {
             throw SwitchboardException.invalid("A body {\"ttlMs\":…,\"counts\":{…}} is required.");
         }
-        if (report.ttlMs() < MIN_TTL_MS || report.ttlMs() > MAX_TTL_MS) {
-            throw SwitchboardException.invalid("ttlMs must lie between " + MIN_TTL_MS + " and " + MAX_TTL_MS + ".");
-        }
+        requireTtl(report.ttlMs());
         if (report.counts().size() > MAX_TENANTS) {
             throw SwitchboardException.invalid("A report holds at most " + MAX_TENANTS + " tenants.");
         }
